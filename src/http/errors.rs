@@ -1,0 +1,91 @@
+//! API errors: the only place that picks an HTTP status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::search::{ParamError, SearchError};
+
+/// An error answered as `{"error": {"code", "message", "parameter"?}}`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The caller sent a bad parameter (400).
+    InvalidParameter(ParamError),
+    /// The request itself is malformed (400).
+    BadRequest(String),
+    /// Nothing has this id or path (404).
+    NotFound(String),
+    /// Our failure (500): the detail is logged, the caller gets a vague message.
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, parameter) = match &self {
+            ApiError::InvalidParameter(err) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                err.message.as_str(),
+                Some(err.parameter.as_str()),
+            ),
+            ApiError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                message.as_str(),
+                None,
+            ),
+            ApiError::NotFound(message) => {
+                (StatusCode::NOT_FOUND, "not_found", message.as_str(), None)
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the server failed to answer; the error is logged",
+                    None,
+                )
+            }
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                parameter,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<ParamError> for ApiError {
+    fn from(err: ParamError) -> Self {
+        ApiError::InvalidParameter(err)
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(err: SearchError) -> Self {
+        ApiError::Internal(err.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        ApiError::Internal(format!("search task failed: {err}"))
+    }
+}

@@ -1,0 +1,257 @@
+//! The on-disk (or in-memory) tantivy index: opening it, writing records, reading them back.
+//!
+//! Architecture invariant: this module knows records and fields, never files or HTTP.
+
+pub mod analyzers;
+pub mod schema;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use tantivy::directory::error::LockError;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
+use tantivy::{collector::TopDocs, Index, IndexReader, ReloadPolicy, TantivyError, Term};
+
+use crate::lang::Lang;
+use crate::record::Record;
+pub use schema::Fields;
+pub use writer::LabWriter;
+
+/// What can go wrong with the index itself.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// Another process (or run) holds the writer lock.
+    #[error("the index at {0} is locked by another ingest")]
+    Locked(PathBuf),
+    /// The directory holds an index built with a different schema.
+    #[error(
+        "the index at {0} was built by another version of labsearch; rebuild it with `labsearch ingest --full`"
+    )]
+    SchemaMismatch(PathBuf),
+    /// The index directory could not be created.
+    #[error("cannot create the index directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Any other tantivy failure.
+    #[error("index error: {0}")]
+    Tantivy(#[from] TantivyError),
+}
+
+/// Heap given to the tantivy writer, shared by its indexing threads.
+const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
+
+/// An open index with its reader.
+#[derive(Clone)]
+pub struct LabIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    location: PathBuf,
+}
+
+impl LabIndex {
+    /// Opens the index in `dir`, creating the directory and an empty index when there is none.
+    pub fn open_or_create(dir: &Path) -> Result<LabIndex, IndexError> {
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let schema = schema::build_schema();
+        let index = if dir.join("meta.json").exists() {
+            let index = Index::open_in_dir(dir)?;
+            if index.schema() != schema {
+                return Err(IndexError::SchemaMismatch(dir.to_path_buf()));
+            }
+            index
+        } else {
+            Index::create_in_dir(dir, schema)?
+        };
+        Self::from_index(index, dir.to_path_buf())
+    }
+
+    /// Deletes whatever index `dir` holds and creates an empty one (`ingest --full`).
+    pub fn recreate(dir: &Path) -> Result<LabIndex, IndexError> {
+        if dir.join("meta.json").exists() {
+            // Opening without the schema check lets a writer take the lock, so a rebuild never
+            // runs under another ingest; the old files go once the lock is ours.
+            let index = Index::open_in_dir(dir)?;
+            let writer: tantivy::IndexWriter<TantivyDocument> = index
+                .writer(WRITER_HEAP_BYTES)
+                .map_err(|err| lock_error(err, dir))?;
+            drop(writer);
+            for entry in std::fs::read_dir(dir).map_err(|source| IndexError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })? {
+                let path = entry
+                    .map_err(|source| IndexError::CreateDir {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?
+                    .path();
+                let keep = path.file_name().is_some_and(|n| n == ".gitkeep");
+                if path.is_file() && !keep {
+                    std::fs::remove_file(&path).map_err(|source| IndexError::CreateDir {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+            }
+        }
+        Self::open_or_create(dir)
+    }
+
+    /// An index in memory, for evaluation runs and tests.
+    pub fn in_ram() -> Result<LabIndex, IndexError> {
+        let index = Index::create_in_ram(schema::build_schema());
+        Self::from_index(index, PathBuf::from("<memory>"))
+    }
+
+    fn from_index(index: Index, location: PathBuf) -> Result<LabIndex, IndexError> {
+        analyzers::register_all(index.tokenizers());
+        let fields = Fields::from_schema(&index.schema())
+            .ok_or_else(|| IndexError::SchemaMismatch(location.clone()))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        Ok(LabIndex {
+            index,
+            reader,
+            fields,
+            location,
+        })
+    }
+
+    /// The tantivy index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The reader searches go through.
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    /// The schema's fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// Takes the writer lock. Fails with [`IndexError::Locked`] while another writer runs.
+    pub fn writer(&self) -> Result<LabWriter, IndexError> {
+        let writer = self
+            .index
+            .writer(WRITER_HEAP_BYTES)
+            .map_err(|err| lock_error(err, &self.location))?;
+        Ok(LabWriter::new(
+            writer,
+            self.fields.clone(),
+            self.reader.clone(),
+        ))
+    }
+
+    /// The number of searchable documents.
+    pub fn num_documents(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The content hash of every file in the index, by file id.
+    pub fn file_hashes(&self) -> Result<HashMap<String, String>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut hashes = HashMap::new();
+        let (mut file_id, mut hash) = (String::new(), String::new());
+        for segment in searcher.segment_readers() {
+            let fast = segment.fast_fields();
+            let (Some(ids), Some(hash_column)) = (
+                fast.str(schema::names::FILE_ID)?,
+                fast.str(schema::names::CONTENT_HASH)?,
+            ) else {
+                continue;
+            };
+            for doc in segment.doc_ids_alive() {
+                let (Some(id_ord), Some(hash_ord)) =
+                    (ids.term_ords(doc).next(), hash_column.term_ords(doc).next())
+                else {
+                    continue;
+                };
+                ids.ord_to_str(id_ord, &mut file_id)
+                    .map_err(TantivyError::from)?;
+                hash_column
+                    .ord_to_str(hash_ord, &mut hash)
+                    .map_err(TantivyError::from)?;
+                hashes.insert(file_id.clone(), hash.clone());
+            }
+        }
+        Ok(hashes)
+    }
+
+    /// The stored record with this id.
+    pub fn document(&self, id: &str) -> Result<Option<Record>, IndexError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        match top.first() {
+            Some((_, address)) => {
+                let doc: TantivyDocument = searcher.doc(*address)?;
+                Ok(Some(self.record_of(&doc)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Reads a stored document back into a record.
+    pub fn record_of(&self, doc: &TantivyDocument) -> Record {
+        let f = &self.fields;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let optional = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        Record {
+            id: text(f.id),
+            file_id: text(f.file_id),
+            source: text(f.source),
+            content_hash: text(f.content_hash),
+            title: text(f.title),
+            body: text(f.body),
+            lang: text(f.lang).parse().unwrap_or(Lang::En),
+            country: optional(f.country),
+            years: doc
+                .get_all(f.years)
+                .filter_map(|v| v.as_u64())
+                .filter_map(|y| u16::try_from(y).ok())
+                .collect(),
+            methods: doc
+                .get_all(f.methods)
+                .filter_map(|v| v.as_str())
+                .map(str::to_string)
+                .collect(),
+            published: optional(f.published),
+            url: optional(f.url),
+            organisation: optional(f.organisation),
+        }
+    }
+}
+
+fn lock_error(err: TantivyError, dir: &Path) -> IndexError {
+    match err {
+        TantivyError::LockFailure(LockError::LockBusy, _) => IndexError::Locked(dir.to_path_buf()),
+        other => IndexError::Tantivy(other),
+    }
+}

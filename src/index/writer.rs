@@ -1,0 +1,90 @@
+//! Writing records: one file's records replace whatever that file had before, and nothing is
+//! visible until [`LabWriter::commit`], which tantivy makes atomic.
+
+use tantivy::schema::TantivyDocument;
+use tantivy::{IndexReader, IndexWriter, Term};
+
+use crate::index::{Fields, IndexError};
+use crate::record::Record;
+
+/// The single writer of an index (it holds the index's lock until dropped).
+pub struct LabWriter {
+    writer: IndexWriter<TantivyDocument>,
+    fields: Fields,
+    reader: IndexReader,
+}
+
+impl LabWriter {
+    pub(crate) fn new(
+        writer: IndexWriter<TantivyDocument>,
+        fields: Fields,
+        reader: IndexReader,
+    ) -> LabWriter {
+        LabWriter {
+            writer,
+            fields,
+            reader,
+        }
+    }
+
+    /// Replaces every document of `file_id` with `records`.
+    pub fn replace_file(&mut self, file_id: &str, records: &[Record]) -> Result<(), IndexError> {
+        self.delete_file(file_id);
+        for record in records {
+            self.writer.add_document(self.to_document(record))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every document of `file_id`.
+    pub fn delete_file(&mut self, file_id: &str) {
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.file_id, file_id));
+    }
+
+    /// Deletes every document.
+    pub fn delete_all(&mut self) -> Result<(), IndexError> {
+        self.writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes every change since the last commit durable and visible, atomically.
+    pub fn commit(&mut self) -> Result<(), IndexError> {
+        self.writer.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn to_document(&self, record: &Record) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &record.id);
+        doc.add_text(f.file_id, &record.file_id);
+        doc.add_text(f.content_hash, &record.content_hash);
+        doc.add_text(f.source, &record.source);
+        doc.add_text(f.title, &record.title);
+        doc.add_text(f.body, &record.body);
+        doc.add_text(f.title_of(record.lang), &record.title);
+        doc.add_text(f.body_of(record.lang), &record.body);
+        doc.add_text(f.lang, record.lang.code());
+        if let Some(country) = &record.country {
+            doc.add_text(f.country, country);
+        }
+        for method in &record.methods {
+            doc.add_text(f.methods, method);
+        }
+        for year in &record.years {
+            doc.add_u64(f.years, u64::from(*year));
+        }
+        if let Some(published) = &record.published {
+            doc.add_text(f.published, published);
+        }
+        if let Some(url) = &record.url {
+            doc.add_text(f.url, url);
+        }
+        if let Some(organisation) = &record.organisation {
+            doc.add_text(f.organisation, organisation);
+        }
+        doc
+    }
+}

@@ -1,0 +1,15 @@
+//! labsearch: search for the diaries, blog posts and reports of public-sector innovation labs.
+//!
+//! Data flows one way: [`pipeline`] reads files and turns them into [`record::Record`]s,
+//! [`index`] stores them in tantivy, [`search`] answers [`search::SearchRequest`]s, and
+//! [`http`] serves that over JSON. See `ARCHITECTURE.md`.
+
+#![warn(missing_docs)]
+
+pub mod http;
+pub mod index;
+pub mod lang;
+pub mod pipeline;
+pub mod record;
+pub mod search;
+pub mod vocab;

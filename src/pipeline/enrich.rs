@@ -1,0 +1,459 @@
+//! Metadata inference: years, publication date, country, organisation and methods, from the
+//! text alone. Everything here is a pure function of the text and the vocabularies.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::index::analyzers::{lang_index, Analyzers};
+use crate::lang::Lang;
+use crate::vocab::{Gazetteer, TermSet};
+
+/// The years labsearch recognises as years rather than other numbers.
+const YEARS: std::ops::RangeInclusive<u16> = 1990..=2035;
+
+/// A range wider than this many years is read as two separate years, not a span.
+const MAX_SPAN: u16 = 10;
+
+const YEAR: &str = r"(199\d|20[0-2]\d|203[0-5])";
+
+static YEAR_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"\b{YEAR}\b")).expect("valid year regex"));
+
+static RANGE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b{YEAR}\s*(?:[-–—−]|\b(?:till|til|to|tot|bis|until|through|asti)\b)\s*(?:\d{{1,2}}\.?\s*)?(?:\p{{L}}+\.?\s+)?{YEAR}\b"
+    ))
+    .expect("valid range regex")
+});
+
+static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(\d{{1,2}})\.?\s+(\p{{L}}+)\.?,?\s+{YEAR}\b|\b(\p{{L}}+)\.?\s+(\d{{1,2}}),?\s+{YEAR}\b|\b{YEAR}-(\d{{2}})-(\d{{2}})\b"
+    ))
+    .expect("valid date regex")
+});
+
+/// Every year `text` is about, ascending: four-digit years in [`YEARS`], with the years
+/// between the ends of a range ("2016–2018", "February 2022 - April 2023") filled in.
+pub fn years(text: &str) -> Vec<u16> {
+    let mut years: BTreeSet<u16> = YEAR_RE
+        .captures_iter(text)
+        .filter_map(|c| c[1].parse().ok())
+        .collect();
+    for caps in RANGE_RE.captures_iter(text) {
+        let (Ok(from), Ok(to)) = (caps[1].parse::<u16>(), caps[2].parse::<u16>()) else {
+            continue;
+        };
+        if from < to && to - from <= MAX_SPAN {
+            years.extend(from..=to);
+        }
+    }
+    years.into_iter().filter(|y| YEARS.contains(y)).collect()
+}
+
+/// The month number of a month name in any supported language (full or abbreviated).
+pub fn month_number(name: &str) -> Option<u8> {
+    let name = name.to_lowercase();
+    let month = match name.as_str() {
+        "januari" | "januar" | "january" | "jan" | "tammikuuta" | "tammikuu" => 1,
+        "februari" | "februar" | "february" | "feb" | "helmikuuta" | "helmikuu" => 2,
+        "mars" | "marts" | "maart" | "märz" | "march" | "mar" | "maaliskuuta" | "maaliskuu" => 3,
+        "april" | "apr" | "huhtikuuta" | "huhtikuu" => 4,
+        "maj" | "mai" | "mei" | "may" | "toukokuuta" | "toukokuu" => 5,
+        "juni" | "june" | "jun" | "kesäkuuta" | "kesäkuu" => 6,
+        "juli" | "july" | "jul" | "heinäkuuta" | "heinäkuu" => 7,
+        "augusti" | "august" | "augustus" | "aug" | "elokuuta" | "elokuu" => 8,
+        "september" | "sep" | "sept" | "syyskuuta" | "syyskuu" => 9,
+        "oktober" | "october" | "okt" | "oct" | "lokakuuta" | "lokakuu" => 10,
+        "november" | "nov" | "marraskuuta" | "marraskuu" => 11,
+        "december" | "desember" | "dezember" | "dec" | "des" | "dez" | "joulukuuta"
+        | "joulukuu" => 12,
+        _ => return None,
+    };
+    Some(month)
+}
+
+/// How far into a text a date counts as the text's own date (a dateline, not a mention).
+const DATELINE_CHARS: usize = 400;
+
+/// The publication date: the first full date ("29 april 2019", "7. oktober 2020",
+/// "March 3, 2021", "2021-03-03") near the top of the text, as `YYYY-MM-DD`.
+pub fn published(text: &str) -> Option<String> {
+    let end = text
+        .char_indices()
+        .nth(DATELINE_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    DATE_RE.captures_iter(&text[..end]).find_map(|caps| {
+        let (day, month, year) = if let Some(day) = caps.get(1) {
+            (day.as_str(), month_number(&caps[2])?, &caps[3])
+        } else if let Some(month) = caps.get(4) {
+            (&caps[5], month_number(month.as_str())?, &caps[6])
+        } else {
+            (&caps[9], caps[8].parse().ok()?, &caps[7])
+        };
+        let day: u8 = day.parse().ok()?;
+        ((1..=31).contains(&day) && (1..=12).contains(&month))
+            .then(|| format!("{year}-{month:02}-{day:02}"))
+    })
+}
+
+/// Finds names of places and organisations in a text, to infer its country and organisation.
+pub struct NameMatcher {
+    entries: Vec<NameEntry>,
+    by_first_word: HashMap<String, Vec<usize>>,
+}
+
+struct NameEntry {
+    words: Vec<String>,
+    country: String,
+    /// The organisation's name, for organisation entries.
+    organisation: Option<String>,
+}
+
+/// What a text names.
+#[derive(Debug, Default, PartialEq)]
+pub struct Names {
+    /// The inferred country, ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// The organisation named most often.
+    pub organisation: Option<String>,
+}
+
+fn words_of(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+impl NameMatcher {
+    /// Builds the matcher from the gazetteer, expanding each organisation pattern with every
+    /// place of its country.
+    pub fn new(gazetteer: &Gazetteer) -> NameMatcher {
+        let mut entries = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (code, names) in &gazetteer.countries {
+            let mut add = |name: &str, organisation: Option<String>| {
+                let words: Vec<String> = words_of(name).into_iter().map(str::to_string).collect();
+                // A name listed twice (say, an organisation that a pattern also builds)
+                // must count once.
+                let key = (words.clone(), code.clone(), organisation.is_some());
+                if !words.is_empty() && seen.insert(key) {
+                    entries.push(NameEntry {
+                        words,
+                        country: code.clone(),
+                        organisation,
+                    });
+                }
+            };
+            for place in &names.places {
+                add(place, None);
+            }
+            for organisation in &names.organisations {
+                add(organisation, Some(organisation.clone()));
+            }
+            for pattern in &names.org_patterns {
+                for place in &names.places {
+                    let name = pattern.replace("{place}", place);
+                    add(&name, Some(name.clone()));
+                }
+            }
+        }
+        let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, entry) in entries.iter().enumerate() {
+            by_first_word
+                .entry(entry.words[0].clone())
+                .or_default()
+                .push(i);
+        }
+        NameMatcher {
+            entries,
+            by_first_word,
+        }
+    }
+
+    /// The country and organisation of `text` in language `lang`. Each name found counts one
+    /// vote for its country; the language's home country gets half a vote, which breaks ties
+    /// and decides when nothing is named.
+    pub fn names(&self, text: &str, lang: Lang) -> Names {
+        let words = words_of(text);
+        let mut votes: HashMap<&str, f32> = HashMap::new();
+        let mut organisations: Vec<(&str, usize, usize)> = Vec::new(); // name, count, first
+        for i in 0..words.len() {
+            for entry in self.matches_at(&words, i) {
+                *votes.entry(entry.country.as_str()).or_default() += 1.0;
+                if let Some(name) = &entry.organisation {
+                    match organisations.iter_mut().find(|(n, _, _)| n == name) {
+                        Some(found) => found.1 += 1,
+                        None => organisations.push((name, 1, i)),
+                    }
+                }
+            }
+        }
+        if let Some(home) = lang.home_country() {
+            *votes.entry(home).or_default() += 0.5;
+        }
+        let country = votes
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(code, _)| code.to_string());
+        organisations.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+        Names {
+            country,
+            organisation: organisations.first().map(|o| o.0.to_string()),
+        }
+    }
+
+    /// The entries whose words start at `words[i]`. The last word of a name may carry a
+    /// genitive `s` ("Värmlands", "Allmännyttans").
+    fn matches_at(&self, words: &[&str], i: usize) -> Vec<&NameEntry> {
+        let word = words[i];
+        let genitive = word
+            .strip_suffix('s')
+            .filter(|w| w.chars().count() >= 3)
+            .and_then(|w| self.by_first_word.get(w));
+        let exact = self.by_first_word.get(word);
+        let mut found: Vec<&NameEntry> = Vec::new();
+        for &idx in exact.into_iter().chain(genitive).flatten() {
+            let entry = &self.entries[idx];
+            let n = entry.words.len();
+            if i + n > words.len() || found.iter().any(|e| std::ptr::eq(*e, entry)) {
+                continue;
+            }
+            let matched = entry.words.iter().enumerate().all(|(k, name_word)| {
+                let word = words[i + k];
+                word == name_word
+                    || (k == n - 1 && word.strip_suffix('s') == Some(name_word.as_str()))
+            });
+            if matched {
+                found.push(entry);
+            }
+        }
+        found
+    }
+}
+
+/// Finds the entries of a multilingual term list (methods, concepts) in analyzed text.
+///
+/// Every term of every language is analyzed with each language's analyzer, so a text is
+/// matched against all names of an entry after the same lowercasing and stemming as its own
+/// words. Inflected forms thus match by their stem; compounds match when a term begins a
+/// longer word (modifier: "tjenestedesign|prosjekt") or ends one (head: "framtids|verkstad").
+pub struct TermMatcher {
+    slugs: Vec<String>,
+    /// Per language, in [`Lang::ALL`] order: (entry index, stemmed tokens of one term).
+    terms: Vec<Vec<(usize, Vec<String>)>>,
+}
+
+/// A term must be this long (in characters, after stemming) to match the start of a longer
+/// word, and this many characters must remain after it; a shorter term only matches whole.
+const MIN_MODIFIER_CHARS: usize = 7;
+/// A term must be this long to match the end of a longer word.
+const MIN_HEAD_CHARS: usize = 6;
+/// The rest of a compound must be at least this long to count as a word of its own.
+const MIN_COMPOUND_REST: usize = 3;
+
+impl TermMatcher {
+    /// Analyzes every term of `set` with every language's analyzer.
+    pub fn new(set: &TermSet, analyzers: &mut Analyzers) -> TermMatcher {
+        let mut terms = Vec::new();
+        for lang in Lang::ALL {
+            let mut of_lang: Vec<(usize, Vec<String>)> = Vec::new();
+            for (idx, entry) in set.entries.iter().enumerate() {
+                for (_, term) in &entry.terms {
+                    let tokens = analyzers.terms(lang, term);
+                    if !tokens.is_empty() && !of_lang.iter().any(|(i, t)| *i == idx && *t == tokens)
+                    {
+                        of_lang.push((idx, tokens));
+                    }
+                }
+            }
+            terms.push(of_lang);
+        }
+        TermMatcher {
+            slugs: set.entries.iter().map(|e| e.slug.clone()).collect(),
+            terms,
+        }
+    }
+
+    /// The slugs whose terms occur in `tokens` (text analyzed by the analyzer of `lang`),
+    /// ascending.
+    pub fn matches(&self, lang: Lang, tokens: &[String]) -> Vec<String> {
+        let mut found = BTreeSet::new();
+        for (idx, term) in &self.terms[lang_index(lang)] {
+            if found.contains(idx) {
+                continue;
+            }
+            if contains_term(tokens, term) {
+                found.insert(*idx);
+            }
+        }
+        found.into_iter().map(|i| self.slugs[i].clone()).collect()
+    }
+}
+
+fn contains_term(tokens: &[String], term: &[String]) -> bool {
+    let n = term.len();
+    if n == 0 || tokens.len() < n {
+        return false;
+    }
+    if n == 1 {
+        return tokens.iter().any(|token| word_matches(token, &term[0]));
+    }
+    tokens.windows(n).any(|window| {
+        window[..n - 1] == term[..n - 1] && {
+            let (last, word) = (&term[n - 1], &window[n - 1]);
+            word == last || (last.chars().count() >= 4 && is_modifier_of(last, word))
+        }
+    })
+}
+
+fn word_matches(token: &str, term: &str) -> bool {
+    if token == term {
+        return true;
+    }
+    let len = term.chars().count();
+    (len >= MIN_MODIFIER_CHARS && is_modifier_of(term, token))
+        || (len >= MIN_HEAD_CHARS
+            && token.ends_with(term)
+            && token.chars().count() - len >= MIN_COMPOUND_REST)
+}
+
+fn is_modifier_of(term: &str, token: &str) -> bool {
+    token.starts_with(term) && token.chars().count() - term.chars().count() >= MIN_COMPOUND_REST
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Vocabulary;
+
+    #[test]
+    fn years_from_dates_ranges_and_lists() {
+        assert_eq!(years("29 april 2019"), [2019]);
+        assert_eq!(
+            years("Project duration | February 2022 - April 2023 |"),
+            [2022, 2023]
+        );
+        assert_eq!(
+            years("prøvd ut i 2016 og 2017. Fra 2018 ble"),
+            [2016, 2017, 2018]
+        );
+        assert_eq!(years("under perioden 2016–2019"), [2016, 2017, 2018, 2019]);
+        assert_eq!(years("van 2014 tot 2016"), [2014, 2015, 2016]);
+    }
+
+    #[test]
+    fn numbers_that_are_not_years_are_ignored() {
+        assert!(years("mer enn 9000 deltakere, SEK 600 000, Box 474, 101 29 Stockholm").is_empty());
+        assert!(years("1850 and 2099 and 20190").is_empty());
+        // A span too wide to be one period stays two years.
+        assert_eq!(years("1990 - 2030"), [1990, 2030]);
+    }
+
+    #[test]
+    fn published_dates_in_several_languages() {
+        assert_eq!(
+            published("29 april 2019\n\nVilken resa").as_deref(),
+            Some("2019-04-29")
+        );
+        assert_eq!(
+            published("Onsdag 7. oktober 2020 gjennomførte").as_deref(),
+            Some("2020-10-07")
+        );
+        assert_eq!(
+            published("Posted March 3, 2021 by").as_deref(),
+            Some("2021-03-03")
+        );
+        assert_eq!(
+            published("12. toukokuuta 2020").as_deref(),
+            Some("2020-05-12")
+        );
+        assert_eq!(
+            published("Updated 2021-11-05.").as_deref(),
+            Some("2021-11-05")
+        );
+        assert_eq!(published("From February 2022 to 2023"), None);
+    }
+
+    fn names(text: &str, lang: Lang) -> Names {
+        NameMatcher::new(&Vocabulary::embedded().gazetteer).names(text, lang)
+    }
+
+    #[test]
+    fn country_from_places_beats_the_language() {
+        let found = names(
+            "Coordinator | Region Värmland - Landstinget i Värmland. 1 in Region Stockholm.",
+            Lang::En,
+        );
+        assert_eq!(found.country.as_deref(), Some("SE"));
+        assert_eq!(found.organisation.as_deref(), Some("Region Värmland"));
+        assert_eq!(
+            names("Workshop i Bærum kommune og Oslo", Lang::Da)
+                .country
+                .as_deref(),
+            Some("NO")
+        );
+        assert_eq!(
+            names(
+                "De Provincie Noord Brabant gaf KR8LAB de opdracht",
+                Lang::Nl
+            )
+            .country
+            .as_deref(),
+            Some("NL")
+        );
+        assert_eq!(
+            names("innovationslabbet i Göteborgs stadsdelar", Lang::Sv)
+                .country
+                .as_deref(),
+            Some("SE")
+        );
+    }
+
+    #[test]
+    fn country_falls_back_to_the_language() {
+        assert_eq!(
+            names("Vi testade nya idéer.", Lang::Sv).country.as_deref(),
+            Some("SE")
+        );
+        assert_eq!(
+            names("Hyvä kokeilu.", Lang::Fi).country.as_deref(),
+            Some("FI")
+        );
+        assert_eq!(names("Nothing named here.", Lang::En).country, None);
+    }
+
+    fn methods(lang: Lang, text: &str) -> Vec<String> {
+        let mut analyzers = Analyzers::default();
+        let matcher = TermMatcher::new(&Vocabulary::embedded().methods, &mut analyzers);
+        matcher.matches(lang, &analyzers.terms(lang, text))
+    }
+
+    #[test]
+    fn methods_match_inflected_and_compound_forms() {
+        assert!(methods(Lang::Nb, "bruken av tjenestedesignen i kommunen")
+            .contains(&"service-design".to_string()));
+        assert!(
+            methods(Lang::Nb, "et tjenestedesignprosjekt").contains(&"service-design".to_string())
+        );
+        assert!(methods(Lang::Sv, "vi höll tre workshoppar").contains(&"workshops".to_string()));
+        assert!(methods(Lang::Nl, "een 4-daags design thinkingtraject")
+            .contains(&"design-thinking".to_string()));
+        assert!(
+            methods(Lang::Nl, "Personakaart, Klantreis, Service Blauwdruk")
+                .contains(&"customer-journey".to_string())
+        );
+        assert!(methods(Lang::Nb, "vår metode den triple diamantensom")
+            .contains(&"triple-diamond".to_string()));
+        assert!(
+            methods(Lang::En, "Public sector coworking spaces").contains(&"coworking".to_string())
+        );
+    }
+
+    #[test]
+    fn ordinary_words_do_not_make_methods() {
+        assert!(methods(Lang::Sv, "personalen reste till mötet och testade kaffet").is_empty());
+    }
+}

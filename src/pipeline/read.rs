@@ -1,0 +1,139 @@
+//! Walking the data directory: which files are documents, and their stable ids. No parsing.
+
+use std::path::{Path, PathBuf};
+
+/// The formats the pipeline can extract text from, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Plain text (`.txt`).
+    Text,
+    /// Markdown (`.md`, `.markdown`).
+    Markdown,
+}
+
+impl Format {
+    /// The format of `path`, or `None` for an extension the pipeline does not read.
+    pub fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "txt" => Some(Format::Text),
+            "md" | "markdown" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+}
+
+/// A document file found under the data directory.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Full path.
+    pub path: PathBuf,
+    /// Path relative to the data directory, `/`-separated: the `source` of its records.
+    pub relative: String,
+    /// How to extract its text.
+    pub format: Format,
+}
+
+impl SourceFile {
+    /// The stable id of this file: derived from its relative path only, so it survives edits,
+    /// moves of the whole data directory, and re-ingests.
+    pub fn file_id(&self) -> String {
+        file_id(&self.relative)
+    }
+}
+
+/// The stable id of the file at `relative` (16 hex digits of its BLAKE3 hash).
+pub fn file_id(relative: &str) -> String {
+    blake3::hash(relative.as_bytes()).to_hex()[..16].to_string()
+}
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Document files, sorted by relative path.
+    pub files: Vec<SourceFile>,
+    /// Files skipped for their extension.
+    pub skipped: usize,
+    /// Entries that could not be read while walking, with the reason.
+    pub errors: Vec<(String, String)>,
+}
+
+/// Lists every document file under `root`. Hidden files and directories (a leading `.`) are
+/// left out; unreadable entries are reported, and the walk goes on.
+pub fn walk(root: &Path) -> Result<Walk, std::io::Error> {
+    // A missing or unreadable root is an error of the whole run, not of one file.
+    std::fs::read_dir(root)?;
+    let mut found = Walk::default();
+    let entries = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err
+                    .path()
+                    .map(|p| relative_path(root, p))
+                    .unwrap_or_default();
+                found.errors.push((path, err.to_string()));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        match Format::of(entry.path()) {
+            Some(format) => found.files.push(SourceFile {
+                relative: relative_path(root, entry.path()),
+                path: entry.into_path(),
+                format,
+            }),
+            None => found.skipped += 1,
+        }
+    }
+    Ok(found)
+}
+
+fn relative_path(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_documents_in_order_and_counts_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join("b.txt"), "b").unwrap();
+        std::fs::write(dir.path().join("sub/a.md"), "a").unwrap();
+        std::fs::write(dir.path().join("c.toml"), "c").unwrap();
+        std::fs::write(dir.path().join(".git/x.txt"), "x").unwrap();
+        let walk = walk(dir.path()).unwrap();
+        let names: Vec<&str> = walk.files.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(names, ["b.txt", "sub/a.md"]);
+        assert_eq!(walk.skipped, 1);
+        assert_eq!(walk.files[1].format, Format::Markdown);
+    }
+
+    #[test]
+    fn file_ids_are_stable_and_distinct() {
+        assert_eq!(file_id("a/b.txt"), file_id("a/b.txt"));
+        assert_ne!(file_id("a/b.txt"), file_id("a/b.md"));
+        assert_eq!(file_id("a/b.txt").len(), 16);
+    }
+
+    #[test]
+    fn a_missing_root_is_an_error() {
+        assert!(walk(Path::new("/nonexistent/labsearch")).is_err());
+    }
+}

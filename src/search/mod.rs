@@ -1,0 +1,146 @@
+//! Search: a [`SearchRequest`] in, a [`SearchResponse`] out. Plain Rust; no HTTP.
+//!
+//! The [`SearchEngine`] trait is the seam the HTTP layer talks to: it knows nothing of what
+//! stands behind it (today a local tantivy index).
+
+pub mod facets;
+pub mod query;
+pub mod request;
+pub mod snippet;
+
+use std::time::Instant;
+
+use tantivy::collector::TopDocs;
+use tantivy::schema::TantivyDocument;
+
+use crate::index::{IndexError, LabIndex};
+use crate::lang::Lang;
+use crate::record::Record;
+use facets::{FacetCounts, FacetedCollector, Filters};
+pub use request::{ParamError, SearchRequest, YearRange};
+use snippet::Snippets;
+
+/// One ranked hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Record id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Relevance score (higher is better; 1.0 for every hit when browsing).
+    pub score: f32,
+    /// Language.
+    pub lang: Lang,
+    /// Country, if known.
+    pub country: Option<String>,
+    /// Years the text is about.
+    pub years: Vec<u16>,
+    /// Method slugs.
+    pub methods: Vec<String>,
+    /// Source path relative to the data directory.
+    pub source: String,
+    /// HTML extract with matches in `<mark>`.
+    pub snippet: String,
+    /// Publication date, `YYYY-MM-DD`.
+    pub published: Option<String>,
+    /// URL from metadata.
+    pub url: Option<String>,
+    /// Organisation named in the text.
+    pub organisation: Option<String>,
+}
+
+/// The answer to a [`SearchRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResponse {
+    /// The request it answers.
+    pub request: SearchRequest,
+    /// Documents matching the query and every filter.
+    pub total: u64,
+    /// Time spent in the engine, in milliseconds.
+    pub took_ms: f64,
+    /// The requested page of hits.
+    pub hits: Vec<Hit>,
+    /// Disjunctive facet counts.
+    pub facets: FacetCounts,
+}
+
+/// Why a search failed. The caller's mistakes are caught earlier, by
+/// [`SearchRequest::from_params`]; what reaches here is ours.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(err: tantivy::TantivyError) -> Self {
+        SearchError::Index(IndexError::Tantivy(err))
+    }
+}
+
+/// What the HTTP layer (and the evaluation harness) can ask of a search backend.
+pub trait SearchEngine: Send + Sync + 'static {
+    /// Runs a search.
+    fn search(&self, request: &SearchRequest) -> Result<SearchResponse, SearchError>;
+    /// The stored document with this id.
+    fn document(&self, id: &str) -> Result<Option<Record>, SearchError>;
+    /// The number of searchable documents.
+    fn num_documents(&self) -> u64;
+}
+
+impl SearchEngine for LabIndex {
+    fn search(&self, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+        let started = Instant::now();
+        let searcher = self.reader().searcher();
+        let text_query = query::build(self, &request.query);
+        let all = query::all();
+        let query = text_query.as_deref().unwrap_or(&*all);
+        let filters = Filters {
+            countries: request.countries.clone(),
+            langs: request.langs.iter().map(|l| l.code().to_string()).collect(),
+            methods: request.methods.clone(),
+            years: request.years,
+        };
+        let top = TopDocs::with_limit(request.limit)
+            .and_offset(request.offset)
+            .order_by_score();
+        let (top, counts) = searcher.search(query, &FacetedCollector::new(filters, top))?;
+
+        let mut snippets = Snippets::new(&searcher, text_query.as_deref(), self.fields());
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let record = self.record_of(&doc);
+            hits.push(Hit {
+                snippet: snippets.snippet(record.lang, &record.body)?,
+                score,
+                id: record.id,
+                title: record.title,
+                lang: record.lang,
+                country: record.country,
+                years: record.years,
+                methods: record.methods,
+                source: record.source,
+                published: record.published,
+                url: record.url,
+                organisation: record.organisation,
+            });
+        }
+        Ok(SearchResponse {
+            request: request.clone(),
+            total: counts.total,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            hits,
+            facets: counts,
+        })
+    }
+
+    fn document(&self, id: &str) -> Result<Option<Record>, SearchError> {
+        Ok(LabIndex::document(self, id)?)
+    }
+
+    fn num_documents(&self) -> u64 {
+        LabIndex::num_documents(self)
+    }
+}

@@ -1,0 +1,320 @@
+//! What a search asks for, and how the `/search` parameter syntax becomes a [`SearchRequest`].
+//!
+//! The parameter syntax lives here, not in the HTTP layer, because the evaluation harness
+//! reads the same syntax from its query files.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::lang::Lang;
+
+/// Largest `limit`.
+pub const MAX_LIMIT: usize = 100;
+/// Largest `offset`.
+pub const MAX_OFFSET: usize = 10_000;
+/// `limit` when none is given.
+pub const DEFAULT_LIMIT: usize = 10;
+
+/// A search: free text plus facet filters and paging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    /// Free text in tantivy's query syntax; empty matches every document.
+    pub query: String,
+    /// Countries (ISO alpha-2, upper case); any of them matches.
+    pub countries: Vec<String>,
+    /// Years; a document matches when any of its years is in the range.
+    pub years: Option<YearRange>,
+    /// Method slugs; any of them matches.
+    pub methods: Vec<String>,
+    /// Languages; any of them matches.
+    pub langs: Vec<Lang>,
+    /// Hits per page, 1..=[`MAX_LIMIT`].
+    pub limit: usize,
+    /// Hits to skip, 0..=[`MAX_OFFSET`].
+    pub offset: usize,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            query: String::new(),
+            countries: Vec::new(),
+            years: None,
+            methods: Vec::new(),
+            langs: Vec::new(),
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+/// An inclusive range of years, open at either end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YearRange {
+    /// First year, if bounded below.
+    pub from: Option<u16>,
+    /// Last year, if bounded above.
+    pub to: Option<u16>,
+}
+
+impl YearRange {
+    /// Whether `year` falls in the range.
+    pub fn contains(&self, year: u64) -> bool {
+        self.from.is_none_or(|from| year >= u64::from(from))
+            && self.to.is_none_or(|to| year <= u64::from(to))
+    }
+}
+
+impl fmt::Display for YearRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.from, self.to) {
+            (Some(a), Some(b)) if a == b => write!(f, "{a}"),
+            (a, b) => {
+                if let Some(a) = a {
+                    write!(f, "{a}")?;
+                }
+                f.write_str("..")?;
+                if let Some(b) = b {
+                    write!(f, "{b}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl FromStr for YearRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<YearRange, String> {
+        let year = |part: &str| -> Result<Option<u16>, String> {
+            let part = part.trim();
+            if part.is_empty() {
+                return Ok(None);
+            }
+            if part.len() != 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "year must be a four-digit year or a range like 2016..2018, 2019.. or ..2018; got '{s}'"
+                ));
+            }
+            Ok(Some(part.parse().expect("four ASCII digits parse as u16")))
+        };
+        let range = match s.split_once("..") {
+            Some((from, to)) => YearRange {
+                from: year(from)?,
+                to: year(to)?,
+            },
+            None => {
+                let y = year(s)?.ok_or_else(|| "year must not be empty".to_string())?;
+                YearRange {
+                    from: Some(y),
+                    to: Some(y),
+                }
+            }
+        };
+        match (range.from, range.to) {
+            (None, None) => Err("a year range needs at least one end, e.g. 2019..".to_string()),
+            (Some(a), Some(b)) if a > b => Err(format!(
+                "year range {a}..{b} is empty: the first year is after the last"
+            )),
+            _ => Ok(range),
+        }
+    }
+}
+
+/// A parameter the caller got wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParamError {
+    /// The parameter's name.
+    pub parameter: String,
+    /// What is wrong, as a sentence for the caller.
+    pub message: String,
+}
+
+impl ParamError {
+    fn new(parameter: &str, message: impl Into<String>) -> ParamError {
+        ParamError {
+            parameter: parameter.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl SearchRequest {
+    /// Reads a request from `key=value` pairs (already percent-decoded). `country`, `method`
+    /// and `lang` may repeat; the others may appear once. Unknown parameters are refused, so
+    /// a misspelt filter never silently matches everything.
+    pub fn from_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<SearchRequest, ParamError> {
+        let mut request = SearchRequest::default();
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, value) in params {
+            let once = |seen: &mut Vec<&'a str>| {
+                if seen.contains(&key) {
+                    Err(ParamError::new(
+                        key,
+                        format!("{key} may be given only once"),
+                    ))
+                } else {
+                    seen.push(key);
+                    Ok(())
+                }
+            };
+            match key {
+                "q" => {
+                    once(&mut seen)?;
+                    request.query = value.trim().to_string();
+                }
+                "limit" => {
+                    once(&mut seen)?;
+                    request.limit = parse_bounded(key, value, 1, MAX_LIMIT)?;
+                }
+                "offset" => {
+                    once(&mut seen)?;
+                    request.offset = parse_bounded(key, value, 0, MAX_OFFSET)?;
+                }
+                "year" => {
+                    once(&mut seen)?;
+                    if !value.trim().is_empty() {
+                        request.years =
+                            Some(value.parse().map_err(|msg| ParamError::new(key, msg))?);
+                    }
+                }
+                "country" => {
+                    for value in split_values(value) {
+                        if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_alphabetic()) {
+                            return Err(ParamError::new(
+                                key,
+                                format!("country must be an ISO 3166-1 alpha-2 code like SE; got '{value}'"),
+                            ));
+                        }
+                        request.countries.push(value.to_ascii_uppercase());
+                    }
+                }
+                "method" => {
+                    for value in split_values(value) {
+                        if !value
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        {
+                            return Err(ParamError::new(
+                                key,
+                                format!("method must be a slug like service-design; got '{value}'"),
+                            ));
+                        }
+                        request.methods.push(value.to_string());
+                    }
+                }
+                "lang" => {
+                    for value in split_values(value) {
+                        let lang = value
+                            .parse()
+                            .map_err(|err: crate::lang::UnknownLang| {
+                                ParamError::new(key, err.to_string())
+                            })?;
+                        request.langs.push(lang);
+                    }
+                }
+                other => {
+                    return Err(ParamError::new(
+                        other,
+                        format!(
+                            "unknown parameter '{other}' (known: q, country, year, method, lang, limit, offset)"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// A repeated facet parameter may also list values separated by commas.
+fn split_values(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn parse_bounded(key: &str, value: &str, min: usize, max: usize) -> Result<usize, ParamError> {
+    let out_of_range = || ParamError::new(key, format!("{key} must be between {min} and {max}"));
+    let number: i64 = value.trim().parse().map_err(|_| {
+        ParamError::new(
+            key,
+            format!("{key} must be a whole number between {min} and {max}; got '{value}'"),
+        )
+    })?;
+    let number = usize::try_from(number).map_err(|_| out_of_range())?;
+    if (min..=max).contains(&number) {
+        Ok(number)
+    } else {
+        Err(out_of_range())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(query: &str) -> Result<SearchRequest, ParamError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    #[test]
+    fn reads_every_parameter() {
+        let request =
+            parse("q=tjenestedesign+demens&country=no&country=SE&year=2016..2018&method=service-design&lang=nb&limit=5&offset=10")
+                .unwrap();
+        assert_eq!(request.query, "tjenestedesign demens");
+        assert_eq!(request.countries, ["NO", "SE"]);
+        assert_eq!(
+            request.years,
+            Some(YearRange {
+                from: Some(2016),
+                to: Some(2018)
+            })
+        );
+        assert_eq!(request.methods, ["service-design"]);
+        assert_eq!(request.langs, [Lang::Nb]);
+        assert_eq!((request.limit, request.offset), (5, 10));
+    }
+
+    #[test]
+    fn year_ranges_open_at_either_end() {
+        let r: YearRange = "2019..".parse().unwrap();
+        assert!(r.contains(2019) && r.contains(2030) && !r.contains(2018));
+        let r: YearRange = "..2018".parse().unwrap();
+        assert!(r.contains(1995) && !r.contains(2019));
+        let r: YearRange = "2019".parse().unwrap();
+        assert!(r.contains(2019) && !r.contains(2020));
+    }
+
+    #[test]
+    fn bad_values_name_their_parameter() {
+        for (query, parameter) in [
+            ("limit=abc", "limit"),
+            ("limit=0", "limit"),
+            ("limit=101", "limit"),
+            ("offset=-1", "offset"),
+            ("offset=10001", "offset"),
+            ("year=20x", "year"),
+            ("year=2020..2010", "year"),
+            ("year=..", "year"),
+            ("country=Sweden", "country"),
+            ("lang=xx", "lang"),
+            ("method=Service Design", "method"),
+            ("contry=SE", "contry"),
+            ("q=a&q=b", "q"),
+        ] {
+            let err = parse(query).expect_err(query);
+            assert_eq!(err.parameter, parameter, "{query}: {err}");
+        }
+        assert_eq!(
+            parse("limit=0").unwrap_err().message,
+            "limit must be between 1 and 100"
+        );
+    }
+}

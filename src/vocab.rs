@@ -1,0 +1,224 @@
+//! The vocabularies that drive metadata inference and query expansion: innovation methods,
+//! cross-language concepts, and the gazetteer of places and organisations.
+//!
+//! Defaults are compiled in from `data/*.toml`, so the binary works on any data directory; a
+//! data directory with its own `methods.toml`, `concepts.toml` or `places.toml` overrides them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::lang::Lang;
+
+/// A vocabulary file could not be read or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum VocabError {
+    /// The file exists but could not be read.
+    #[error("cannot read vocabulary {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("invalid vocabulary {name}: {message}")]
+    Parse {
+        /// The file name (or "embedded ..." for a compiled-in default).
+        name: String,
+        /// What is wrong, from the TOML parser.
+        message: String,
+    },
+}
+
+/// One entry of a multilingual term list: a canonical slug and its names in each language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermEntry {
+    /// The canonical slug, e.g. `service-design`.
+    pub slug: String,
+    /// A display label, e.g. `Service design`.
+    pub label: String,
+    /// Names and variants, each with the language it is written in.
+    pub terms: Vec<(Lang, String)>,
+}
+
+/// A list of multilingual entries (methods or concepts).
+#[derive(Debug, Clone, Default)]
+pub struct TermSet {
+    /// The entries, in slug order.
+    pub entries: Vec<TermEntry>,
+}
+
+/// Place and organisation names of one country.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CountryNames {
+    /// Place names as written (capitalised).
+    #[serde(default)]
+    pub places: Vec<String>,
+    /// Named bodies located in the country.
+    #[serde(default)]
+    pub organisations: Vec<String>,
+    /// Organisation name patterns; `{place}` stands for each place of the country.
+    #[serde(default)]
+    pub org_patterns: Vec<String>,
+}
+
+/// The gazetteer: ISO 3166-1 alpha-2 code -> names.
+#[derive(Debug, Clone, Default)]
+pub struct Gazetteer {
+    /// Countries in code order.
+    pub countries: BTreeMap<String, CountryNames>,
+}
+
+/// All vocabularies, loaded together.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    /// Innovation methods (`methods.toml`).
+    pub methods: TermSet,
+    /// Cross-language concepts (`concepts.toml`).
+    pub concepts: TermSet,
+    /// Places and organisations (`places.toml`).
+    pub gazetteer: Gazetteer,
+}
+
+const METHODS: &str = include_str!("../data/methods.toml");
+const CONCEPTS: &str = include_str!("../data/concepts.toml");
+const PLACES: &str = include_str!("../data/places.toml");
+
+impl Vocabulary {
+    /// The vocabularies compiled into the binary.
+    pub fn embedded() -> Vocabulary {
+        Vocabulary {
+            methods: parse_term_set("embedded methods.toml", METHODS)
+                .expect("embedded methods.toml is valid (checked by tests)"),
+            concepts: parse_term_set("embedded concepts.toml", CONCEPTS)
+                .expect("embedded concepts.toml is valid (checked by tests)"),
+            gazetteer: parse_gazetteer("embedded places.toml", PLACES)
+                .expect("embedded places.toml is valid (checked by tests)"),
+        }
+    }
+
+    /// The vocabularies of `data_dir` where it has them, the embedded ones otherwise.
+    pub fn load(data_dir: &Path) -> Result<Vocabulary, VocabError> {
+        let mut vocab = Vocabulary::embedded();
+        if let Some(text) = read_optional(&data_dir.join("methods.toml"))? {
+            vocab.methods = parse_term_set("methods.toml", &text)?;
+        }
+        if let Some(text) = read_optional(&data_dir.join("concepts.toml"))? {
+            vocab.concepts = parse_term_set("concepts.toml", &text)?;
+        }
+        if let Some(text) = read_optional(&data_dir.join("places.toml"))? {
+            vocab.gazetteer = parse_gazetteer("places.toml", &text)?;
+        }
+        Ok(vocab)
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, VocabError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(VocabError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The on-disk shape of one term entry: `label` plus one list per language code.
+#[derive(Deserialize)]
+struct RawEntry {
+    label: Option<String>,
+    #[serde(flatten)]
+    languages: BTreeMap<String, Vec<String>>,
+}
+
+fn parse_term_set(name: &str, text: &str) -> Result<TermSet, VocabError> {
+    let raw: BTreeMap<String, RawEntry> =
+        toml::from_str(text).map_err(|err| VocabError::Parse {
+            name: name.to_string(),
+            message: err.to_string(),
+        })?;
+    let mut entries = Vec::with_capacity(raw.len());
+    for (slug, entry) in raw {
+        let mut terms = Vec::new();
+        for (code, names) in entry.languages {
+            let lang: Lang = code.parse().map_err(|err| VocabError::Parse {
+                name: name.to_string(),
+                message: format!("[{slug}]: {err}"),
+            })?;
+            terms.extend(names.into_iter().map(|term| (lang, term)));
+        }
+        entries.push(TermEntry {
+            label: entry.label.unwrap_or_else(|| slug.clone()),
+            slug,
+            terms,
+        });
+    }
+    Ok(TermSet { entries })
+}
+
+fn parse_gazetteer(name: &str, text: &str) -> Result<Gazetteer, VocabError> {
+    let countries: BTreeMap<String, CountryNames> =
+        toml::from_str(text).map_err(|err| VocabError::Parse {
+            name: name.to_string(),
+            message: err.to_string(),
+        })?;
+    Ok(Gazetteer { countries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_vocabularies_parse_and_hold_the_required_slugs() {
+        let vocab = Vocabulary::embedded();
+        let slugs: Vec<&str> = vocab
+            .methods
+            .entries
+            .iter()
+            .map(|e| e.slug.as_str())
+            .collect();
+        for required in [
+            "service-design",
+            "design-thinking",
+            "co-creation",
+            "workshops",
+            "user-interviews",
+            "prototyping",
+            "personas",
+            "customer-journey",
+            "service-blueprint",
+            "stakeholder-mapping",
+            "triple-diamond",
+            "double-diamond",
+            "lego-serious-play",
+            "living-lab",
+            "coworking",
+            "experimentation",
+            "user-testing",
+            "hackathon",
+            "ethnography",
+        ] {
+            assert!(slugs.contains(&required), "methods.toml lacks {required}");
+        }
+        for code in ["SE", "NO", "DK", "FI", "NL"] {
+            assert!(
+                !vocab.gazetteer.countries[code].places.is_empty(),
+                "places.toml lacks places for {code}"
+            );
+        }
+        assert!(!vocab.concepts.entries.is_empty());
+    }
+
+    #[test]
+    fn rejects_an_unknown_language_key() {
+        let err = parse_term_set("t.toml", "[x]\nlabel = \"X\"\nxx = [\"y\"]\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unsupported language 'xx'"),
+            "{err}"
+        );
+    }
+}
