@@ -9,6 +9,7 @@
 pub mod http;
 pub mod index;
 pub mod lang;
+pub mod matching;
 pub mod pipeline;
 pub mod record;
 pub mod search;

@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use labsearch::index::{IndexError, LabIndex};
 use labsearch::pipeline::{self, IngestError, IngestOptions, IngestReport};
+use labsearch::search::Engine;
+use labsearch::vocab::Vocabulary;
 
 /// Search the diaries, blog posts and reports of public-sector innovation labs.
 #[derive(Parser)]
@@ -137,6 +139,7 @@ fn serve(dirs: &Dirs, addr: SocketAddr) -> anyhow::Result<()> {
             .map_err(explain_ingest_error)?;
         print_summary(&report);
     }
+    let vocabulary = Vocabulary::load(&dirs.data)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -148,7 +151,7 @@ fn serve(dirs: &Dirs, addr: SocketAddr) -> anyhow::Result<()> {
             "listening on http://{local}"
         );
         let state = labsearch::http::AppState {
-            engine: Arc::new(index),
+            engine: Arc::new(Engine::new(index, &vocabulary)),
         };
         axum::serve(listener, labsearch::http::app(state))
             .with_graceful_shutdown(async {

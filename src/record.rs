@@ -25,6 +25,9 @@ pub struct Record {
     pub years: Vec<u16>,
     /// Method slugs from the method vocabulary, ascending.
     pub methods: Vec<String>,
+    /// Concept slugs from the concept vocabulary (not shown; they widen queries across
+    /// languages), ascending.
+    pub concepts: Vec<String>,
     /// Publication date as `YYYY-MM-DD`, if the text or its metadata gives one.
     pub published: Option<String>,
     /// Canonical URL, from metadata.

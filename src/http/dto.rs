@@ -18,6 +18,8 @@ pub struct SearchResponseDto {
     offset: usize,
     hits: Vec<HitDto>,
     facets: FacetsDto,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suggestions: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -59,6 +61,7 @@ impl From<SearchResponse> for SearchResponseDto {
                 method: response.facets.method,
                 lang: response.facets.lang,
             },
+            suggestions: response.suggestions,
         }
     }
 }

@@ -1,18 +1,38 @@
-//! One text analyzer per language: tokenize, lowercase, stem with that language's Snowball
-//! stemmer. Every analyzer is registered in one place, [`register_all`], under the name that
-//! [`analyzer_name`] gives and that the schema's per-language fields refer to.
+//! Text analysis: one analyzer per language and purpose, all registered in [`register_all`].
+//!
+//! - `lang_xx`: tokenize, lowercase, add the parts of compound words (sv, nb, nn, da, nl, de),
+//!   stem with that language's Snowball stemmer. The searchable title and body fields.
+//! - `fold_xx`: the same words with diacritics folded (ø → o and oe, ä → a and ae, ...), then
+//!   stemmed: `goteborg` finds Göteborg, `baerum` and `barum` find Bærum.
+//! - `spell`: lowercased words as written, the vocabulary that spelling suggestions come from.
+//!
+//! The [`Profile::Baseline`] registers plain tantivy analysis (tokenize, lowercase) under every
+//! name instead, so the evaluation harness can measure what the analysis above is worth.
+
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
 
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream,
-    TokenizerManager,
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, Token,
+    TokenFilter, TokenStream, Tokenizer, TokenizerManager,
 };
 
 use crate::lang::Lang;
+use crate::vocab::Vocabulary;
 
 /// Tokens longer than this many bytes are dropped (base64 blobs, URLs without separators).
 const MAX_TOKEN_BYTES: usize = 40;
 
-/// The name under which the analyzer of `lang` is registered.
+/// Which analysis an index uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// labsearch's analysis: stemming, compounds, folding.
+    Full,
+    /// Plain tantivy: tokenize and lowercase only (the evaluation baseline).
+    Baseline,
+}
+
+/// The name under which the main analyzer of `lang` is registered.
 pub fn analyzer_name(lang: Lang) -> &'static str {
     match lang {
         Lang::Sv => "lang_sv",
@@ -25,6 +45,23 @@ pub fn analyzer_name(lang: Lang) -> &'static str {
         Lang::En => "lang_en",
     }
 }
+
+/// The name under which the folding analyzer of `lang` is registered.
+pub fn fold_analyzer_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Sv => "fold_sv",
+        Lang::Nb => "fold_nb",
+        Lang::Nn => "fold_nn",
+        Lang::Da => "fold_da",
+        Lang::Fi => "fold_fi",
+        Lang::Nl => "fold_nl",
+        Lang::De => "fold_de",
+        Lang::En => "fold_en",
+    }
+}
+
+/// The name of the spelling-vocabulary analyzer.
+pub const SPELL_ANALYZER: &str = "spell";
 
 /// The Snowball algorithm for `lang`. Snowball has a single Norwegian stemmer, written for
 /// Bokmål; it serves Nynorsk too, which shares most inflectional endings.
@@ -40,49 +77,153 @@ fn stemmer_language(lang: Lang) -> Language {
     }
 }
 
-/// Builds the analyzer of `lang`. The stemmer expects lowercased tokens, so the lowercaser
-/// comes first.
+fn rust_stemmer(lang: Lang) -> rust_stemmers::Stemmer {
+    use rust_stemmers::Algorithm;
+    rust_stemmers::Stemmer::create(match lang {
+        Lang::Sv => Algorithm::Swedish,
+        Lang::Nb | Lang::Nn => Algorithm::Norwegian,
+        Lang::Da => Algorithm::Danish,
+        Lang::Fi => Algorithm::Finnish,
+        Lang::Nl => Algorithm::Dutch,
+        Lang::De => Algorithm::German,
+        Lang::En => Algorithm::English,
+    })
+}
+
+/// The plain analyzer: tokenize, drop huge tokens, lowercase.
+fn plain() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .build()
+}
+
+/// Builds the main analyzer of `lang`. The stemmer expects lowercased tokens, so the
+/// lowercaser comes first; compound parts are added before stemming, so each part is stemmed
+/// like a word of its own.
 pub fn build(lang: Lang) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
+        .filter(Expand::Compounds(lang, Arc::clone(&LEXICON)))
         .filter(Stemmer::new(stemmer_language(lang)))
         .build()
 }
 
-/// Registers the analyzer of every language on `manager`.
-pub fn register_all(manager: &TokenizerManager) {
+/// Builds the folding analyzer of `lang`.
+pub fn build_folding(lang: Lang) -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(Expand::Fold)
+        .filter(Stemmer::new(stemmer_language(lang)))
+        .build()
+}
+
+/// Registers every analyzer of `profile` on `manager`.
+pub fn register_all(manager: &TokenizerManager, profile: Profile) {
     for lang in Lang::ALL {
-        manager.register(analyzer_name(lang), build(lang));
+        match profile {
+            Profile::Full => {
+                manager.register(analyzer_name(lang), build(lang));
+                manager.register(fold_analyzer_name(lang), build_folding(lang));
+            }
+            Profile::Baseline => {
+                manager.register(analyzer_name(lang), plain());
+                manager.register(fold_analyzer_name(lang), plain());
+            }
+        }
     }
+    manager.register(SPELL_ANALYZER, plain());
+}
+
+/// A token as the analyzer produced it: its text, and whether it is the word itself or an
+/// extra form at the same position (a compound part, a folded variant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyzedToken {
+    /// The term.
+    pub text: String,
+    /// Position in the text (extra forms share the position of their word).
+    pub position: usize,
+    /// Whether this is a compound part rather than the word itself.
+    pub is_part: bool,
 }
 
 /// The analyzers of all languages, ready to turn text into index terms outside the index
 /// (metadata inference, query building).
 #[derive(Clone)]
 pub struct Analyzers {
-    by_lang: Vec<TextAnalyzer>,
+    main: Vec<TextAnalyzer>,
+    folding: Vec<TextAnalyzer>,
+    spell: TextAnalyzer,
 }
 
 impl Default for Analyzers {
     fn default() -> Self {
-        Analyzers {
-            by_lang: Lang::ALL.into_iter().map(build).collect(),
-        }
+        Analyzers::new(Profile::Full)
     }
 }
 
 impl Analyzers {
-    /// The terms `text` produces under the analyzer of `lang`, in order.
-    pub fn terms(&mut self, lang: Lang, text: &str) -> Vec<String> {
-        let analyzer = &mut self.by_lang[lang_index(lang)];
-        let mut stream = analyzer.token_stream(text);
-        let mut terms = Vec::new();
-        while stream.advance() {
-            terms.push(stream.token().text.clone());
+    /// The analyzers of `profile`.
+    pub fn new(profile: Profile) -> Analyzers {
+        let (main, folding) = match profile {
+            Profile::Full => (
+                Lang::ALL.into_iter().map(build).collect(),
+                Lang::ALL.into_iter().map(build_folding).collect(),
+            ),
+            Profile::Baseline => (
+                Lang::ALL.into_iter().map(|_| plain()).collect(),
+                Lang::ALL.into_iter().map(|_| plain()).collect(),
+            ),
+        };
+        Analyzers {
+            main,
+            folding,
+            spell: plain(),
         }
-        terms
     }
+
+    /// The terms `text` produces under the main analyzer of `lang`, in order.
+    pub fn terms(&mut self, lang: Lang, text: &str) -> Vec<String> {
+        collect(&mut self.main[lang_index(lang)], text)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
+    /// The tokens of `text` under the main analyzer of `lang`, compound parts marked.
+    pub fn tokens(&mut self, lang: Lang, text: &str) -> Vec<AnalyzedToken> {
+        collect(&mut self.main[lang_index(lang)], text)
+    }
+
+    /// The folded terms of `text` under the folding analyzer of `lang`.
+    pub fn folded(&mut self, lang: Lang, text: &str) -> Vec<AnalyzedToken> {
+        collect(&mut self.folding[lang_index(lang)], text)
+    }
+
+    /// The lowercased words of `text`, unstemmed.
+    pub fn words(&mut self, text: &str) -> Vec<String> {
+        collect(&mut self.spell, text)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+}
+
+fn collect(analyzer: &mut TextAnalyzer, text: &str) -> Vec<AnalyzedToken> {
+    let mut stream = analyzer.token_stream(text);
+    let mut tokens: Vec<AnalyzedToken> = Vec::new();
+    while stream.advance() {
+        let token = stream.token();
+        let is_part = tokens.last().is_some_and(|t| t.position == token.position);
+        tokens.push(AnalyzedToken {
+            text: token.text.clone(),
+            position: token.position,
+            is_part,
+        });
+    }
+    tokens
 }
 
 /// The position of `lang` in [`Lang::ALL`].
@@ -93,13 +234,346 @@ pub fn lang_index(lang: Lang) -> usize {
         .expect("Lang::ALL lists every language")
 }
 
+// ---------------------------------------------------------------------------------------------
+// Compound splitting.
+
+/// Known words per language, for compound splitting: the word lists in `data/words/` plus the
+/// words of the method, concept and place vocabularies. Compiled in, so an index is always
+/// analyzed the same way at ingest and at query time.
+pub struct Lexicon {
+    /// Per language ([`Lang::ALL`] order): known words, lowercase.
+    words: Vec<HashSet<String>>,
+
+    /// Per language: the stems of the known words, to accept inflected compound heads.
+    stems: Vec<HashSet<String>>,
+}
+
+static LEXICON: LazyLock<Arc<Lexicon>> = LazyLock::new(|| Arc::new(Lexicon::embedded()));
+
+const WORDS_SV: &str = include_str!("../../data/words/sv.words");
+const WORDS_NB: &str = include_str!("../../data/words/nb.words");
+const WORDS_DA: &str = include_str!("../../data/words/da.words");
+const WORDS_NL: &str = include_str!("../../data/words/nl.words");
+const WORDS_DE: &str = include_str!("../../data/words/de.words");
+
+/// Compound parts shorter than this are not split off (they are mostly suffixes).
+const MIN_PART_CHARS: usize = 3;
+/// Words shorter than this are never split.
+const MIN_COMPOUND_CHARS: usize = 7;
+
+impl Lexicon {
+    fn embedded() -> Lexicon {
+        let vocab = Vocabulary::embedded();
+        let mut shared = HashSet::new();
+        for set in [&vocab.methods, &vocab.concepts] {
+            for entry in &set.entries {
+                for (_, term) in &entry.terms {
+                    shared.extend(simple_words(term));
+                }
+            }
+        }
+        for names in vocab.gazetteer.countries.values() {
+            for place in &names.places {
+                shared.extend(simple_words(place));
+            }
+        }
+        let mut words = Vec::new();
+        let mut stems = Vec::new();
+
+        for lang in Lang::ALL {
+            let list = match lang {
+                Lang::Sv => WORDS_SV,
+                Lang::Nb | Lang::Nn => WORDS_NB,
+                Lang::Da => WORDS_DA,
+                Lang::Nl => WORDS_NL,
+                Lang::De => WORDS_DE,
+                Lang::Fi | Lang::En => "",
+            };
+            let mut known: HashSet<String> = list
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_lowercase)
+                .collect();
+            known.extend(shared.iter().cloned());
+            known.retain(|w| w.chars().count() >= MIN_PART_CHARS);
+            let stemmer = rust_stemmer(lang);
+            stems.push(known.iter().map(|w| stemmer.stem(w).into_owned()).collect());
+            words.push(known);
+        }
+        Lexicon { words, stems }
+    }
+
+    /// The parts of `word` (lowercase) if it is a compound of known words in `lang`, joined
+    /// directly or by a linking element; empty otherwise. Every part must be a known word of
+    /// three letters or more and the head no derivational suffix, so ordinary words are not
+    /// shredded; a known compound ("demenslandsby") still gives its parts.
+    pub fn split(&self, lang: Lang, word: &str) -> Vec<String> {
+        if !splits_compounds(lang) || word.chars().count() < MIN_COMPOUND_CHARS {
+            return Vec::new();
+        }
+        self.split_parts(lang, word, 2).unwrap_or_default()
+    }
+
+    /// Whether `head` can end a compound: a known word, or an inflected form of one (its stem
+    /// is a known word's stem of four letters or more), and not a derivational suffix.
+    fn is_head(&self, lang: Lang, head: &str) -> bool {
+        if derivational_suffixes(lang).contains(&head) {
+            return false;
+        }
+        let idx = lang_index(lang);
+        if self.words[idx].contains(head) {
+            return true;
+        }
+        let stem = rust_stemmer(lang).stem(head).into_owned();
+        stem.chars().count() >= 4 && self.stems[idx].contains(&stem)
+    }
+
+    /// Splits into at most `depth + 1` parts, preferring fewer parts, then the longer head.
+    fn split_parts(&self, lang: Lang, word: &str, depth: usize) -> Option<Vec<String>> {
+        let idx = lang_index(lang);
+        let mut best: Option<Vec<String>> = None;
+        for (cut, _) in word.char_indices().skip(MIN_PART_CHARS) {
+            let (modifier, rest) = word.split_at(cut);
+            if rest.chars().count() < MIN_PART_CHARS || !self.words[idx].contains(modifier) {
+                continue;
+            }
+            for link in linking_elements(lang) {
+                let Some(head) = rest.strip_prefix(link) else {
+                    continue;
+                };
+                if head.chars().count() < MIN_PART_CHARS {
+                    continue;
+                }
+                let candidate = if self.is_head(lang, head) {
+                    Some(vec![modifier.to_string(), head.to_string()])
+                } else if depth > 1 {
+                    self.split_parts(lang, head, depth - 1).map(|mut parts| {
+                        parts.insert(0, modifier.to_string());
+                        parts
+                    })
+                } else {
+                    None
+                };
+                if let Some(candidate) = candidate {
+                    let better = best.as_ref().is_none_or(|b| {
+                        candidate.len() < b.len()
+                            || (candidate.len() == b.len()
+                                && candidate.last().map(String::len) > b.last().map(String::len))
+                    });
+                    if better {
+                        best = Some(candidate);
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+fn simple_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= MIN_PART_CHARS)
+        .map(str::to_lowercase)
+}
+
+/// Whether compounds are written as one word in `lang` (and split here).
+fn splits_compounds(lang: Lang) -> bool {
+    matches!(
+        lang,
+        Lang::Sv | Lang::Nb | Lang::Nn | Lang::Da | Lang::Nl | Lang::De
+    )
+}
+
+/// Endings that make words of words ("verklig|heten"): never the head of a compound.
+fn derivational_suffixes(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Sv => &[
+            "het", "heten", "heter", "ning", "ningen", "ningar", "lig", "liga", "ligt", "skap",
+            "skapet", "else", "elsen", "ande", "ende",
+        ],
+        Lang::Nb | Lang::Nn | Lang::Da => &[
+            "het", "heten", "heden", "ning", "ningen", "lig", "lige", "skap", "skab", "skapet",
+            "else", "elsen", "ende",
+        ],
+        Lang::Nl => &[
+            "heid", "heden", "ing", "ingen", "lijk", "lijke", "schap", "baar", "loos",
+        ],
+        Lang::De => &[
+            "heit", "keit", "ung", "ungen", "lich", "liche", "schaft", "bar", "los",
+        ],
+        Lang::Fi | Lang::En => &[],
+    }
+}
+
+/// The linking elements ("fogemorfem") that may join the parts of a compound.
+fn linking_elements(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Sv => &["", "s", "e", "a", "u", "o"],
+        Lang::Nb | Lang::Nn | Lang::Da => &["", "s", "e"],
+        Lang::Nl => &["", "s", "e", "en"],
+        Lang::De => &["", "s", "es", "n", "en", "er", "e"],
+        Lang::Fi | Lang::En => &[""],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diacritic folding.
+
+/// The folded forms of `word`: one with each letter reduced to its base letter (`bærum` →
+/// `barum`) and one with the conventional digraphs (`baerum`). A word without diacritics is
+/// its own only form.
+pub fn fold(word: &str) -> Vec<String> {
+    if word.is_ascii() {
+        return vec![word.to_string()];
+    }
+    let mut single = String::with_capacity(word.len());
+    let mut digraph = String::with_capacity(word.len() + 4);
+    for c in word.chars() {
+        let (one, two) = match c {
+            'æ' => ("a", "ae"),
+            'ø' | 'ö' | 'œ' => ("o", "oe"),
+            'ä' => ("a", "ae"),
+            'å' => ("a", "aa"),
+            'ü' => ("u", "ue"),
+            'ß' => ("ss", "ss"),
+            'á' | 'à' | 'â' | 'ã' => ("a", "a"),
+            'é' | 'è' | 'ê' | 'ë' => ("e", "e"),
+            'í' | 'ì' | 'î' | 'ï' => ("i", "i"),
+            'ó' | 'ò' | 'ô' | 'õ' => ("o", "o"),
+            'ú' | 'ù' | 'û' => ("u", "u"),
+            'ý' | 'ÿ' => ("y", "y"),
+            'ñ' => ("n", "n"),
+            'ç' => ("c", "c"),
+            'š' => ("s", "s"),
+            'ž' => ("z", "z"),
+            'ð' => ("d", "d"),
+            'þ' => ("th", "th"),
+            other => {
+                single.push(other);
+                digraph.push(other);
+                continue;
+            }
+        };
+        single.push_str(one);
+        digraph.push_str(two);
+    }
+    if single == digraph {
+        vec![single]
+    } else {
+        vec![single, digraph]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token filter that adds forms at the position of their word.
+
+/// Adds forms of each token at its position: compound parts (keeping the whole word first), or
+/// folded forms (replacing the word).
+#[derive(Clone)]
+enum Expand {
+    Compounds(Lang, Arc<Lexicon>),
+    Fold,
+}
+
+impl Expand {
+    /// The forms to emit for `word`, the first replacing it.
+    fn forms(&self, word: &str, out: &mut Vec<String>) {
+        match self {
+            Expand::Compounds(lang, lexicon) => {
+                out.push(word.to_string());
+                out.extend(lexicon.split(*lang, word));
+            }
+            Expand::Fold => out.extend(fold(word)),
+        }
+    }
+}
+
+impl TokenFilter for Expand {
+    type Tokenizer<T: Tokenizer> = ExpandFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> ExpandFilter<T> {
+        ExpandFilter {
+            expand: self,
+            inner: tokenizer,
+            pending: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ExpandFilter<T> {
+    expand: Expand,
+    inner: T,
+    pending: Vec<Token>,
+}
+
+impl<T: Tokenizer> Tokenizer for ExpandFilter<T> {
+    type TokenStream<'a> = ExpandStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        self.pending.clear();
+        ExpandStream {
+            expand: &self.expand,
+            tail: self.inner.token_stream(text),
+            pending: &mut self.pending,
+            forms: Vec::new(),
+        }
+    }
+}
+
+struct ExpandStream<'a, T> {
+    expand: &'a Expand,
+    tail: T,
+    /// Forms still to emit, last first; the current token is the last element.
+    pending: &'a mut Vec<Token>,
+    forms: Vec<String>,
+}
+
+impl<T: TokenStream> TokenStream for ExpandStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        self.pending.pop();
+        if !self.pending.is_empty() {
+            return true;
+        }
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token();
+        self.forms.clear();
+        self.expand.forms(&token.text, &mut self.forms);
+        for form in self.forms.iter().rev() {
+            self.pending.push(Token {
+                text: form.clone(),
+                ..token.clone()
+            });
+        }
+        if self.pending.is_empty() {
+            self.pending.push(token.clone());
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.pending
+            .last()
+            .expect("advance() leaves the current token on the stack")
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.pending
+            .last_mut()
+            .expect("advance() leaves the current token on the stack")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(lang: Lang, text: &str, expected: &[&str]) {
         let manager = TokenizerManager::default();
-        register_all(&manager);
+        register_all(&manager, Profile::Full);
         let mut analyzer = manager
             .get(analyzer_name(lang))
             .expect("analyzer is registered");
@@ -113,8 +587,12 @@ mod tests {
 
     #[test]
     fn every_language_lowercases_and_stems() {
-        check(Lang::Sv, "Innovationslabbens", &["innovationslabb"]);
-        check(Lang::Sv, "innovationslabben", &["innovationslabb"]);
+        check(
+            Lang::Sv,
+            "Innovationslabbens",
+            &["innovationslabb", "innovation", "labb"],
+        );
+        check(Lang::Sv, "utmaningarna", &["utmaning"]);
         check(Lang::Nb, "Tjenestene", &["tjenest"]);
         check(Lang::Nn, "tenestene", &["tenest"]);
         check(Lang::Da, "kommunerne", &["kommun"]);
@@ -125,11 +603,70 @@ mod tests {
     }
 
     #[test]
-    fn analyzers_agree_with_registered_ones() {
+    fn compounds_keep_the_whole_word_and_add_their_parts() {
+        // The Norwegian stemmer takes "-ens" off "demens", here and in queries alike.
+        check(
+            Lang::Nb,
+            "demenslandsby",
+            &["demenslandsby", "dem", "landsby"],
+        );
+        check(
+            Lang::Sv,
+            "innovationsarbete",
+            &["innovationsarbet", "innovation", "arbet"],
+        );
+        check(Lang::Nl, "klantreis", &["klantreis", "klant", "reis"]);
+    }
+
+    #[test]
+    fn ordinary_words_are_not_shredded() {
+        let lexicon = &*LEXICON;
+        for (lang, word) in [
+            (Lang::Sv, "verkligheten"),
+            (Lang::Sv, "kommunikation"),
+            (Lang::Nb, "utviklingen"),
+            (Lang::Nl, "samenleving"),
+            (Lang::Da, "kommunerne"),
+        ] {
+            assert_eq!(lexicon.split(lang, word), Vec::<String>::new(), "{word}");
+        }
+    }
+
+    #[test]
+    fn folding_gives_base_letters_and_digraphs() {
+        assert_eq!(fold("bærum"), ["barum", "baerum"]);
+        assert_eq!(fold("göteborg"), ["goteborg", "goeteborg"]);
+        assert_eq!(fold("södertälje"), ["sodertalje", "soedertaelje"]);
+        assert_eq!(fold("café"), ["cafe"]);
+        assert_eq!(fold("oslo"), ["oslo"]);
+    }
+
+    #[test]
+    fn every_analyzer_name_is_registered_in_both_profiles() {
+        for profile in [Profile::Full, Profile::Baseline] {
+            let manager = TokenizerManager::default();
+            register_all(&manager, profile);
+            for lang in Lang::ALL {
+                assert!(manager.get(analyzer_name(lang)).is_some());
+                assert!(manager.get(fold_analyzer_name(lang)).is_some());
+            }
+            assert!(manager.get(SPELL_ANALYZER).is_some());
+        }
+    }
+
+    #[test]
+    fn analyzers_mark_compound_parts() {
         let mut analyzers = Analyzers::default();
+        let tokens = analyzers.tokens(Lang::Nb, "Carpe Diem demenslandsby");
+        let parts: Vec<_> = tokens
+            .iter()
+            .filter(|t| t.is_part)
+            .map(|t| t.text.as_str())
+            .collect();
+        assert_eq!(parts, ["dem", "landsby"]);
         assert_eq!(
             analyzers.terms(Lang::Nb, "Bærum kommune"),
-            vec!["bærum", "kommun"]
+            ["bærum", "kommun"]
         );
     }
 }

@@ -16,6 +16,7 @@ use tantivy::{collector::TopDocs, Index, IndexReader, ReloadPolicy, TantivyError
 
 use crate::lang::Lang;
 use crate::record::Record;
+pub use analyzers::Profile;
 pub use schema::Fields;
 pub use writer::LabWriter;
 
@@ -53,6 +54,7 @@ pub struct LabIndex {
     reader: IndexReader,
     fields: Fields,
     location: PathBuf,
+    profile: Profile,
 }
 
 impl LabIndex {
@@ -72,7 +74,7 @@ impl LabIndex {
         } else {
             Index::create_in_dir(dir, schema)?
         };
-        Self::from_index(index, dir.to_path_buf())
+        Self::from_index(index, dir.to_path_buf(), Profile::Full)
     }
 
     /// Deletes whatever index `dir` holds and creates an empty one (`ingest --full`).
@@ -107,14 +109,18 @@ impl LabIndex {
         Self::open_or_create(dir)
     }
 
-    /// An index in memory, for evaluation runs and tests.
-    pub fn in_ram() -> Result<LabIndex, IndexError> {
+    /// An index in memory with the analysis of `profile`, for evaluation runs and tests.
+    pub fn in_ram(profile: Profile) -> Result<LabIndex, IndexError> {
         let index = Index::create_in_ram(schema::build_schema());
-        Self::from_index(index, PathBuf::from("<memory>"))
+        Self::from_index(index, PathBuf::from("<memory>"), profile)
     }
 
-    fn from_index(index: Index, location: PathBuf) -> Result<LabIndex, IndexError> {
-        analyzers::register_all(index.tokenizers());
+    fn from_index(
+        index: Index,
+        location: PathBuf,
+        profile: Profile,
+    ) -> Result<LabIndex, IndexError> {
+        analyzers::register_all(index.tokenizers(), profile);
         let fields = Fields::from_schema(&index.schema())
             .ok_or_else(|| IndexError::SchemaMismatch(location.clone()))?;
         let reader = index
@@ -126,6 +132,7 @@ impl LabIndex {
             reader,
             fields,
             location,
+            profile,
         })
     }
 
@@ -137,6 +144,11 @@ impl LabIndex {
     /// The reader searches go through.
     pub fn reader(&self) -> &IndexReader {
         &self.reader
+    }
+
+    /// The analysis this index was opened with.
+    pub fn profile(&self) -> Profile {
+        self.profile
     }
 
     /// The schema's fields.
@@ -242,6 +254,7 @@ impl LabIndex {
                 .filter_map(|v| v.as_str())
                 .map(str::to_string)
                 .collect(),
+            concepts: Vec::new(),
             published: optional(f.published),
             url: optional(f.url),
             organisation: optional(f.organisation),

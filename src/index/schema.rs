@@ -5,7 +5,7 @@ use tantivy::schema::{
     STRING,
 };
 
-use crate::index::analyzers::{analyzer_name, lang_index};
+use crate::index::analyzers::{analyzer_name, fold_analyzer_name, lang_index, SPELL_ANALYZER};
 use crate::lang::Lang;
 
 /// Typed handles to every field of the schema.
@@ -27,6 +27,12 @@ pub struct Fields {
     pub title_by_lang: Vec<Field>,
     /// One analyzed body field per language, in [`Lang::ALL`] order.
     pub body_by_lang: Vec<Field>,
+    /// One diacritic-folded field (title and body) per language, in [`Lang::ALL`] order.
+    pub fold_by_lang: Vec<Field>,
+    /// Lowercased words as written, all languages: the vocabulary for spelling suggestions.
+    pub spell: Field,
+    /// Concept slugs, multi-valued (exact).
+    pub concepts: Field,
     /// Language code (exact, fast, stored).
     pub lang: Field,
     /// Country code (exact, fast, stored).
@@ -70,14 +76,21 @@ impl Fields {
         self.body_by_lang[lang_index(lang)]
     }
 
+    /// The folded field of `lang`.
+    pub fn fold_of(&self, lang: Lang) -> Field {
+        self.fold_by_lang[lang_index(lang)]
+    }
+
     /// Resolves every field of `schema`, which must have been built by [`build_schema`].
     pub fn from_schema(schema: &Schema) -> Option<Fields> {
         let get = |name: &str| schema.get_field(name).ok();
         let mut title_by_lang = Vec::new();
         let mut body_by_lang = Vec::new();
+        let mut fold_by_lang = Vec::new();
         for lang in Lang::ALL {
             title_by_lang.push(get(&format!("title_{}", lang.code()))?);
             body_by_lang.push(get(&format!("body_{}", lang.code()))?);
+            fold_by_lang.push(get(&format!("fold_{}", lang.code()))?);
         }
         Some(Fields {
             id: get("id")?,
@@ -88,6 +101,9 @@ impl Fields {
             body: get("body")?,
             title_by_lang,
             body_by_lang,
+            fold_by_lang,
+            spell: get("spell")?,
+            concepts: get("concepts")?,
             lang: get(names::LANG)?,
             country: get(names::COUNTRY)?,
             methods: get(names::METHODS)?,
@@ -116,7 +132,23 @@ pub fn build_schema() -> Schema {
         );
         builder.add_text_field(&format!("title_{}", lang.code()), analyzed.clone());
         builder.add_text_field(&format!("body_{}", lang.code()), analyzed);
+        // Folded matches only add a lower-weighted signal; they need no positions.
+        let folded = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(fold_analyzer_name(lang))
+                .set_index_option(IndexRecordOption::WithFreqs),
+        );
+        builder.add_text_field(&format!("fold_{}", lang.code()), folded);
     }
+    builder.add_text_field(
+        "spell",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(SPELL_ANALYZER)
+                .set_index_option(IndexRecordOption::Basic),
+        ),
+    );
+    builder.add_text_field("concepts", STRING);
     builder.add_text_field(names::LANG, STRING | FAST | STORED);
     builder.add_text_field(names::COUNTRY, STRING | FAST | STORED);
     builder.add_text_field(names::METHODS, STRING | FAST | STORED);

@@ -66,6 +66,13 @@ impl LabWriter {
         doc.add_text(f.body, &record.body);
         doc.add_text(f.title_of(record.lang), &record.title);
         doc.add_text(f.body_of(record.lang), &record.body);
+        for text in [&record.title, &record.body] {
+            doc.add_text(f.fold_of(record.lang), text);
+            doc.add_text(f.spell, text);
+        }
+        for concept in &record.concepts {
+            doc.add_text(f.concepts, concept);
+        }
         doc.add_text(f.lang, record.lang.code());
         if let Some(country) = &record.country {
             doc.add_text(f.country, country);

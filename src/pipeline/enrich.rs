@@ -6,9 +6,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::index::analyzers::{lang_index, Analyzers};
 use crate::lang::Lang;
-use crate::vocab::{Gazetteer, TermSet};
+use crate::vocab::Gazetteer;
 
 /// The years labsearch recognises as years rather than other numbers.
 const YEARS: std::ops::RangeInclusive<u16> = 1990..=2035;
@@ -234,99 +233,11 @@ impl NameMatcher {
     }
 }
 
-/// Finds the entries of a multilingual term list (methods, concepts) in analyzed text.
-///
-/// Every term of every language is analyzed with each language's analyzer, so a text is
-/// matched against all names of an entry after the same lowercasing and stemming as its own
-/// words. Inflected forms thus match by their stem; compounds match when a term begins a
-/// longer word (modifier: "tjenestedesign|prosjekt") or ends one (head: "framtids|verkstad").
-pub struct TermMatcher {
-    slugs: Vec<String>,
-    /// Per language, in [`Lang::ALL`] order: (entry index, stemmed tokens of one term).
-    terms: Vec<Vec<(usize, Vec<String>)>>,
-}
-
-/// A term must be this long (in characters, after stemming) to match the start of a longer
-/// word, and this many characters must remain after it; a shorter term only matches whole.
-const MIN_MODIFIER_CHARS: usize = 7;
-/// A term must be this long to match the end of a longer word.
-const MIN_HEAD_CHARS: usize = 6;
-/// The rest of a compound must be at least this long to count as a word of its own.
-const MIN_COMPOUND_REST: usize = 3;
-
-impl TermMatcher {
-    /// Analyzes every term of `set` with every language's analyzer.
-    pub fn new(set: &TermSet, analyzers: &mut Analyzers) -> TermMatcher {
-        let mut terms = Vec::new();
-        for lang in Lang::ALL {
-            let mut of_lang: Vec<(usize, Vec<String>)> = Vec::new();
-            for (idx, entry) in set.entries.iter().enumerate() {
-                for (_, term) in &entry.terms {
-                    let tokens = analyzers.terms(lang, term);
-                    if !tokens.is_empty() && !of_lang.iter().any(|(i, t)| *i == idx && *t == tokens)
-                    {
-                        of_lang.push((idx, tokens));
-                    }
-                }
-            }
-            terms.push(of_lang);
-        }
-        TermMatcher {
-            slugs: set.entries.iter().map(|e| e.slug.clone()).collect(),
-            terms,
-        }
-    }
-
-    /// The slugs whose terms occur in `tokens` (text analyzed by the analyzer of `lang`),
-    /// ascending.
-    pub fn matches(&self, lang: Lang, tokens: &[String]) -> Vec<String> {
-        let mut found = BTreeSet::new();
-        for (idx, term) in &self.terms[lang_index(lang)] {
-            if found.contains(idx) {
-                continue;
-            }
-            if contains_term(tokens, term) {
-                found.insert(*idx);
-            }
-        }
-        found.into_iter().map(|i| self.slugs[i].clone()).collect()
-    }
-}
-
-fn contains_term(tokens: &[String], term: &[String]) -> bool {
-    let n = term.len();
-    if n == 0 || tokens.len() < n {
-        return false;
-    }
-    if n == 1 {
-        return tokens.iter().any(|token| word_matches(token, &term[0]));
-    }
-    tokens.windows(n).any(|window| {
-        window[..n - 1] == term[..n - 1] && {
-            let (last, word) = (&term[n - 1], &window[n - 1]);
-            word == last || (last.chars().count() >= 4 && is_modifier_of(last, word))
-        }
-    })
-}
-
-fn word_matches(token: &str, term: &str) -> bool {
-    if token == term {
-        return true;
-    }
-    let len = term.chars().count();
-    (len >= MIN_MODIFIER_CHARS && is_modifier_of(term, token))
-        || (len >= MIN_HEAD_CHARS
-            && token.ends_with(term)
-            && token.chars().count() - len >= MIN_COMPOUND_REST)
-}
-
-fn is_modifier_of(term: &str, token: &str) -> bool {
-    token.starts_with(term) && token.chars().count() - term.chars().count() >= MIN_COMPOUND_REST
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::analyzers::Analyzers;
+    use crate::matching::TermMatcher;
     use crate::vocab::Vocabulary;
 
     #[test]
@@ -428,7 +339,7 @@ mod tests {
     fn methods(lang: Lang, text: &str) -> Vec<String> {
         let mut analyzers = Analyzers::default();
         let matcher = TermMatcher::new(&Vocabulary::embedded().methods, &mut analyzers);
-        matcher.matches(lang, &analyzers.terms(lang, text))
+        matcher.matches(lang, &analyzers.tokens(lang, text))
     }
 
     #[test]

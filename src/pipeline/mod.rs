@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use crate::index::analyzers::Analyzers;
 use crate::index::{IndexError, LabIndex};
-use crate::lang::{self, Lang};
+use crate::lang;
+use crate::matching::TermMatcher;
 use crate::record::Record;
 use crate::vocab::{VocabError, Vocabulary};
-use enrich::{NameMatcher, TermMatcher};
+use enrich::NameMatcher;
 use extract::Extracted;
 use read::SourceFile;
 
@@ -86,6 +87,7 @@ pub struct IngestOptions {
 pub struct Enricher {
     analyzers: Analyzers,
     methods: TermMatcher,
+    concepts: TermMatcher,
     names: NameMatcher,
 }
 
@@ -94,9 +96,11 @@ impl Enricher {
     pub fn new(vocabulary: &Vocabulary) -> Enricher {
         let mut analyzers = Analyzers::default();
         let methods = TermMatcher::new(&vocabulary.methods, &mut analyzers);
+        let concepts = TermMatcher::new(&vocabulary.concepts, &mut analyzers);
         Enricher {
             analyzers,
             methods,
+            concepts,
             names: NameMatcher::new(&vocabulary.gazetteer),
         }
     }
@@ -105,7 +109,7 @@ impl Enricher {
     pub fn enrich(&mut self, file: &SourceFile, content_hash: &str, doc: Extracted) -> Record {
         let full_text = format!("{}\n{}", doc.title, doc.body);
         let lang = lang::detect(&full_text);
-        let tokens = self.analyzers.terms(lang, &full_text);
+        let tokens = self.analyzers.tokens(lang, &full_text);
         let names = self.names.names(&full_text, lang);
         Record {
             id: file.file_id(),
@@ -113,6 +117,7 @@ impl Enricher {
             source: file.relative.clone(),
             content_hash: content_hash.to_string(),
             methods: self.methods.matches(lang, &tokens),
+            concepts: self.concepts.matches(lang, &tokens),
             years: enrich::years(&full_text),
             published: enrich::published(&full_text),
             country: names.country,
@@ -122,16 +127,6 @@ impl Enricher {
             title: doc.title,
             body: doc.body,
         }
-    }
-
-    /// The analyzer of each language, shared with query building.
-    pub fn analyzers(&mut self) -> &mut Analyzers {
-        &mut self.analyzers
-    }
-
-    /// The language a text would be indexed under.
-    pub fn detect(&self, text: &str) -> Lang {
-        lang::detect(text)
     }
 }
 

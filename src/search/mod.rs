@@ -7,15 +7,19 @@ pub mod facets;
 pub mod query;
 pub mod request;
 pub mod snippet;
+pub mod suggest;
 
 use std::time::Instant;
 
 use tantivy::collector::TopDocs;
 use tantivy::schema::TantivyDocument;
 
+use crate::index::analyzers::Analyzers;
 use crate::index::{IndexError, LabIndex};
 use crate::lang::Lang;
+use crate::matching::TermMatcher;
 use crate::record::Record;
+use crate::vocab::Vocabulary;
 use facets::{FacetCounts, FacetedCollector, Filters};
 pub use request::{ParamError, SearchRequest, YearRange};
 use snippet::Snippets;
@@ -62,6 +66,8 @@ pub struct SearchResponse {
     pub hits: Vec<Hit>,
     /// Disjunctive facet counts.
     pub facets: FacetCounts,
+    /// Corrected queries, when this one found nothing.
+    pub suggestions: Vec<String>,
 }
 
 /// Why a search failed. The caller's mistakes are caught earlier, by
@@ -89,13 +95,46 @@ pub trait SearchEngine: Send + Sync + 'static {
     fn num_documents(&self) -> u64;
 }
 
-impl SearchEngine for LabIndex {
+/// The tantivy-backed engine: an index plus what query building needs from the vocabularies.
+#[derive(Clone)]
+pub struct Engine {
+    index: LabIndex,
+    context: query::QueryContext,
+}
+
+impl Engine {
+    /// An engine over `index`, widening queries with `vocabulary`.
+    pub fn new(index: LabIndex, vocabulary: &Vocabulary) -> Engine {
+        // The vocabulary matchers use the full analysis, like the ingest that tagged the
+        // documents; the query analyzers must match the index's own.
+        let mut full = Analyzers::default();
+        let methods = TermMatcher::new(&vocabulary.methods, &mut full);
+        let concepts = TermMatcher::new(&vocabulary.concepts, &mut full);
+        let analyzers = Analyzers::new(index.profile());
+        Engine {
+            index,
+            context: query::QueryContext {
+                analyzers,
+                methods,
+                concepts,
+            },
+        }
+    }
+
+    /// The index searched.
+    pub fn index(&self) -> &LabIndex {
+        &self.index
+    }
+}
+
+impl SearchEngine for Engine {
     fn search(&self, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
         let started = Instant::now();
-        let searcher = self.reader().searcher();
-        let text_query = query::build(self, &request.query);
+        let index = &self.index;
+        let searcher = index.reader().searcher();
+        let built = query::build(index, &self.context, &searcher, &request.query);
         let all = query::all();
-        let query = text_query.as_deref().unwrap_or(&*all);
+        let query = built.as_ref().map_or(&*all, |b| &*b.query);
         let filters = Filters {
             countries: request.countries.clone(),
             langs: request.langs.iter().map(|l| l.code().to_string()).collect(),
@@ -107,11 +146,12 @@ impl SearchEngine for LabIndex {
             .order_by_score();
         let (top, counts) = searcher.search(query, &FacetedCollector::new(filters, top))?;
 
-        let mut snippets = Snippets::new(&searcher, text_query.as_deref(), self.fields());
+        let mut snippets =
+            Snippets::new(&searcher, built.as_ref().map(|b| &*b.query), index.fields());
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let record = self.record_of(&doc);
+            let record = index.record_of(&doc);
             hits.push(Hit {
                 snippet: snippets.snippet(record.lang, &record.body)?,
                 score,
@@ -127,20 +167,27 @@ impl SearchEngine for LabIndex {
                 organisation: record.organisation,
             });
         }
+        let suggestions = match &built {
+            Some(built) if counts.total == 0 => {
+                suggest::suggest(&searcher, index.fields().spell, &built.words)?
+            }
+            _ => Vec::new(),
+        };
         Ok(SearchResponse {
             request: request.clone(),
             total: counts.total,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
             hits,
             facets: counts,
+            suggestions,
         })
     }
 
     fn document(&self, id: &str) -> Result<Option<Record>, SearchError> {
-        Ok(LabIndex::document(self, id)?)
+        Ok(self.index.document(id)?)
     }
 
     fn num_documents(&self) -> u64 {
-        LabIndex::num_documents(self)
+        self.index.num_documents()
     }
 }

@@ -1,38 +1,371 @@
 //! Free text to a tantivy query.
 //!
-//! Every term is analyzed by every language's analyzer and looked up in that language's
-//! fields, so an inflected Norwegian query finds a Norwegian document without the user naming
-//! the language. Titles weigh more than bodies.
+//! The text is parsed with tantivy's query grammar in lenient mode (a stray quote or colon is
+//! read as text), then each word becomes a union of signals, strongest first:
+//!
+//! | signal | field | weight |
+//! |---|---|---|
+//! | the stemmed word in a title | `title_xx` | [`TITLE_BOOST`] |
+//! | the stemmed word in a body | `body_xx` | 1 |
+//! | every part of a compound query word | `body_xx` | [`PARTS_WEIGHT`] |
+//! | the word with diacritics folded | `fold_xx` | [`FOLD_WEIGHT`] |
+//! | a word within edit distance 1–2, only when the word itself is nowhere in the index | `spell` | [`TYPO_SCORE`] (constant) |
+//!
+//! The word is analyzed by every language's analyzer and looked up in that language's fields,
+//! so an inflected Norwegian query finds a Norwegian document without the user naming the
+//! language. Around the words: quoted phrases, a proximity bonus when the words stand close
+//! together, and a constant bonus for documents tagged with a method or concept the query
+//! names in any language (a boost, never a filter).
 
-use tantivy::query::{AllQuery, Query, QueryParser};
+use std::collections::BTreeSet;
 
-use crate::index::LabIndex;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
+    PhraseQuery, Query, QueryParser, TermQuery,
+};
+use tantivy::query_grammar::{Delimiter, Occur as AstOccur, UserInputAst, UserInputLeaf};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+use crate::index::analyzers::{Analyzers, Profile};
+use crate::index::{Fields, LabIndex};
 use crate::lang::Lang;
+use crate::matching::TermMatcher;
 
 /// How much a title match outweighs a body match.
 pub const TITLE_BOOST: f32 = 2.0;
+/// Weight of a match on every part of a compound query word, against 1 for the whole word.
+pub const PARTS_WEIGHT: f32 = 0.5;
+/// Weight of a folded match: just below an exact one.
+pub const FOLD_WEIGHT: f32 = 0.6;
+/// Constant score of a typo match.
+pub const TYPO_SCORE: f32 = 0.5;
+/// Weight of the proximity bonus.
+pub const PROXIMITY_WEIGHT: f32 = 1.0;
+/// How many positions apart query words may stand for the proximity bonus.
+pub const PROXIMITY_SLOP: u32 = 4;
+/// Constant score of a document tagged with a method the query names.
+pub const METHOD_SCORE: f32 = 1.5;
+/// Constant score of a document tagged with a concept the query names.
+pub const CONCEPT_SCORE: f32 = 1.0;
+
+/// What query building needs besides the index: analyzers and the vocabularies' matchers.
+#[derive(Clone)]
+pub struct QueryContext {
+    /// Analyzers of the index's profile.
+    pub analyzers: Analyzers,
+    /// Method vocabulary.
+    pub methods: TermMatcher,
+    /// Concept vocabulary.
+    pub concepts: TermMatcher,
+}
+
+/// A built query and the plain words it was made of (for spelling suggestions).
+pub struct BuiltQuery {
+    /// The query to run.
+    pub query: Box<dyn Query>,
+    /// The words of the text outside phrases and fields, lowercased, in order.
+    pub words: Vec<String>,
+}
 
 /// The query for `text`; `None` when the text is empty (match every document).
-pub fn build(index: &LabIndex, text: &str) -> Option<Box<dyn Query>> {
+pub fn build(
+    index: &LabIndex,
+    context: &QueryContext,
+    searcher: &Searcher,
+    text: &str,
+) -> Option<BuiltQuery> {
     if text.trim().is_empty() {
         return None;
     }
+    let mut builder = Builder {
+        fields: index.fields(),
+        searcher,
+        analyzers: context.analyzers.clone(),
+        words: Vec::new(),
+    };
+    let query = match index.profile() {
+        Profile::Baseline => plain_query(index, text),
+        Profile::Full => {
+            let (ast, _errors) = tantivy::query_grammar::parse_query_lenient(text);
+            let main = builder
+                .convert(&ast)
+                .unwrap_or_else(|| Box::new(EmptyQuery));
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, main)];
+            clauses.extend(builder.proximity().map(|q| (Occur::Should, q)));
+            clauses.extend(
+                builder
+                    .vocabulary_bonus(text, context)
+                    .into_iter()
+                    .map(|q| (Occur::Should, q)),
+            );
+            Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>
+        }
+    };
+    Some(BuiltQuery {
+        query,
+        words: builder.words,
+    })
+}
+
+/// The query that matches every document, for browsing by facets.
+pub fn all() -> Box<dyn Query> {
+    Box::new(AllQuery)
+}
+
+/// Plain tantivy: the query parser over every title and body field, nothing more.
+fn plain_query(index: &LabIndex, text: &str) -> Box<dyn Query> {
     let fields = index.fields();
     let mut default_fields = Vec::new();
     for lang in Lang::ALL {
         default_fields.push(fields.title_of(lang));
         default_fields.push(fields.body_of(lang));
     }
-    let mut parser = QueryParser::for_index(index.index(), default_fields);
-    for lang in Lang::ALL {
-        parser.set_field_boost(fields.title_of(lang), TITLE_BOOST);
-    }
-    // Lenient parsing: a stray quote or colon is read as text, never an error.
-    let (query, _errors) = parser.parse_query_lenient(text);
-    Some(query)
+    let parser = QueryParser::for_index(index.index(), default_fields);
+    parser.parse_query_lenient(text).0
 }
 
-/// The query that matches every document, for browsing by facets.
-pub fn all() -> Box<dyn Query> {
-    Box::new(AllQuery)
+struct Builder<'a> {
+    fields: &'a Fields,
+    searcher: &'a Searcher,
+    analyzers: Analyzers,
+    words: Vec<String>,
+}
+
+impl Builder<'_> {
+    fn convert(&mut self, ast: &UserInputAst) -> Option<Box<dyn Query>> {
+        match ast {
+            UserInputAst::Clause(clauses) => {
+                let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for (occur, sub) in clauses {
+                    let occur = match occur {
+                        Some(AstOccur::Must) => Occur::Must,
+                        Some(AstOccur::MustNot) => Occur::MustNot,
+                        Some(AstOccur::Should) | None => Occur::Should,
+                    };
+                    match self.convert(sub) {
+                        Some(query) => out.push((occur, query)),
+                        // A required part that can match nothing makes the whole clause empty.
+                        None if occur == Occur::Must => return Some(Box::new(EmptyQuery)),
+                        None => {}
+                    }
+                }
+                (!out.is_empty()).then(|| Box::new(BooleanQuery::new(out)) as Box<dyn Query>)
+            }
+            UserInputAst::Boost(sub, boost) => self
+                .convert(sub)
+                .map(|q| Box::new(BoostQuery::new(q, boost.into_inner() as f32)) as Box<dyn Query>),
+            UserInputAst::Leaf(leaf) => match &**leaf {
+                UserInputLeaf::Literal(literal) => {
+                    let only_titles = literal.field_name.as_deref() == Some("title");
+                    let mut text = literal.phrase.clone();
+                    if let Some(field) = literal.field_name.as_deref().filter(|f| *f != "title") {
+                        // Unknown fields are read as words: "Note: x" means the words "note x".
+                        text = format!("{field} {text}");
+                    }
+                    if literal.delimiter != Delimiter::None {
+                        self.phrase(&text, literal.slop, only_titles)
+                    } else {
+                        self.words_query(&text, only_titles)
+                    }
+                }
+                UserInputLeaf::All => Some(Box::new(AllQuery)),
+                // Ranges, sets, regexes and exists-queries over our fields are not part of the
+                // search syntax; filters have their own parameters.
+                _ => None,
+            },
+        }
+    }
+
+    /// One literal without quotes: a single word, or several when punctuation joins them
+    /// ("co-creation"), which then must stand together.
+    fn words_query(&mut self, text: &str, only_titles: bool) -> Option<Box<dyn Query>> {
+        let words = self.analyzers.words(text);
+        match words.len() {
+            0 => None,
+            1 => {
+                self.words.push(words[0].clone());
+                self.word(&words[0], only_titles)
+            }
+            _ => self.phrase(text, 0, only_titles),
+        }
+    }
+
+    fn doc_freq(&self, field: Field, text: &str) -> u64 {
+        self.searcher
+            .doc_freq(&Term::from_field_text(field, text))
+            .unwrap_or(0)
+    }
+
+    /// A term query with `weight`, or nothing when no document has the term.
+    fn term(&self, field: Field, text: &str, weight: f32) -> Option<Box<dyn Query>> {
+        if self.doc_freq(field, text) == 0 {
+            return None;
+        }
+        let query = Box::new(TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::WithFreqs,
+        ));
+        Some(if weight == 1.0 {
+            query
+        } else {
+            Box::new(BoostQuery::new(query, weight))
+        })
+    }
+
+    fn word(&mut self, word: &str, only_titles: bool) -> Option<Box<dyn Query>> {
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+        for lang in Lang::ALL {
+            let tokens = self.analyzers.tokens(lang, word);
+            let Some(whole) = tokens.iter().find(|t| !t.is_part) else {
+                continue;
+            };
+            clauses.extend(self.term(self.fields.title_of(lang), &whole.text, TITLE_BOOST));
+            if only_titles {
+                continue;
+            }
+            clauses.extend(self.term(self.fields.body_of(lang), &whole.text, 1.0));
+            let parts: Vec<&str> = tokens
+                .iter()
+                .filter(|t| t.is_part)
+                .map(|t| t.text.as_str())
+                .collect();
+            if parts.len() >= 2 {
+                let body = self.fields.body_of(lang);
+                let required: Option<Vec<_>> =
+                    parts.iter().map(|p| self.term(body, p, 1.0)).collect();
+                if let Some(required) = required {
+                    clauses.push(Box::new(BoostQuery::new(
+                        Box::new(BooleanQuery::intersection(required)),
+                        PARTS_WEIGHT,
+                    )));
+                }
+            }
+            let folded: BTreeSet<String> = self
+                .analyzers
+                .folded(lang, word)
+                .into_iter()
+                .map(|t| t.text)
+                .collect();
+            for form in folded {
+                clauses.extend(self.term(self.fields.fold_of(lang), &form, FOLD_WEIGHT));
+            }
+        }
+        if clauses.is_empty() && !only_titles {
+            clauses.extend(self.typo(word));
+        }
+        match clauses.len() {
+            0 => None,
+            1 => clauses.pop(),
+            _ => Some(Box::new(BooleanQuery::union(clauses))),
+        }
+    }
+
+    /// Words within a small edit distance of `word`, for a word found nowhere in the index.
+    fn typo(&self, word: &str) -> Option<Box<dyn Query>> {
+        let distance = match word.chars().count() {
+            0..=4 => return None,
+            5..=8 => 1,
+            _ => 2,
+        };
+        let fuzzy = FuzzyTermQuery::new(
+            Term::from_field_text(self.fields.spell, word),
+            distance,
+            true,
+        );
+        Some(Box::new(ConstScoreQuery::new(Box::new(fuzzy), TYPO_SCORE)))
+    }
+
+    /// A quoted phrase: its words in order (within `slop` positions) in each language.
+    fn phrase(&mut self, text: &str, slop: u32, only_titles: bool) -> Option<Box<dyn Query>> {
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+        for lang in Lang::ALL {
+            let terms: Vec<(usize, String)> = self
+                .analyzers
+                .tokens(lang, text)
+                .into_iter()
+                .filter(|t| !t.is_part)
+                .map(|t| (t.position, t.text))
+                .collect();
+            let mut targets = vec![(self.fields.title_of(lang), TITLE_BOOST)];
+            if !only_titles {
+                targets.push((self.fields.body_of(lang), 1.0));
+            }
+            for (field, weight) in targets {
+                if terms.len() == 1 {
+                    clauses.extend(self.term(field, &terms[0].1, weight));
+                    continue;
+                }
+                if terms.is_empty() || terms.iter().any(|(_, t)| self.doc_freq(field, t) == 0) {
+                    continue;
+                }
+                let first = terms[0].0;
+                let phrase_terms = terms
+                    .iter()
+                    .map(|(pos, t)| (pos - first, Term::from_field_text(field, t)))
+                    .collect();
+                let query = PhraseQuery::new_with_offset_and_slop(phrase_terms, slop);
+                clauses.push(Box::new(BoostQuery::new(Box::new(query), weight)));
+            }
+        }
+        match clauses.len() {
+            0 => None,
+            1 => clauses.pop(),
+            _ => Some(Box::new(BooleanQuery::union(clauses))),
+        }
+    }
+
+    /// A bonus for documents where the plain words of the query stand close together.
+    fn proximity(&mut self) -> Option<Box<dyn Query>> {
+        if self.words.len() < 2 {
+            return None;
+        }
+        let text = self.words.join(" ");
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+        for lang in Lang::ALL {
+            let terms: Vec<String> = self
+                .analyzers
+                .tokens(lang, &text)
+                .into_iter()
+                .filter(|t| !t.is_part)
+                .map(|t| t.text)
+                .collect();
+            let field = self.fields.body_of(lang);
+            if terms.len() < 2 || terms.iter().any(|t| self.doc_freq(field, t) == 0) {
+                continue;
+            }
+            let phrase_terms = terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i, Term::from_field_text(field, t)))
+                .collect();
+            let query = PhraseQuery::new_with_offset_and_slop(phrase_terms, PROXIMITY_SLOP);
+            clauses.push(Box::new(BoostQuery::new(Box::new(query), PROXIMITY_WEIGHT)));
+        }
+        (!clauses.is_empty()).then(|| Box::new(BooleanQuery::union(clauses)) as Box<dyn Query>)
+    }
+
+    /// Constant bonuses for documents tagged with a method or concept named in the query, in
+    /// whatever language the query names it.
+    fn vocabulary_bonus(&mut self, text: &str, context: &QueryContext) -> Vec<Box<dyn Query>> {
+        let mut methods = BTreeSet::new();
+        let mut concepts = BTreeSet::new();
+        for lang in Lang::ALL {
+            let tokens = self.analyzers.tokens(lang, text);
+            methods.extend(context.methods.matches(lang, &tokens));
+            concepts.extend(context.concepts.matches(lang, &tokens));
+        }
+        let tagged = |field: Field, slug: &str, score: f32| -> Box<dyn Query> {
+            let term = TermQuery::new(Term::from_field_text(field, slug), IndexRecordOption::Basic);
+            Box::new(ConstScoreQuery::new(Box::new(term), score))
+        };
+        let mut out = Vec::new();
+        for slug in &methods {
+            out.push(tagged(self.fields.methods, slug, METHOD_SCORE));
+        }
+        for slug in &concepts {
+            out.push(tagged(self.fields.concepts, slug, CONCEPT_SCORE));
+        }
+        out
+    }
 }

@@ -12,6 +12,8 @@ use http_body_util::BodyExt;
 use labsearch::http::{app, AppState};
 use labsearch::index::LabIndex;
 use labsearch::pipeline::{self, IngestOptions};
+use labsearch::search::Engine;
+use labsearch::vocab::Vocabulary;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -42,7 +44,7 @@ impl SeedApp {
         SeedApp {
             _dir: dir,
             router: app(AppState {
-                engine: Arc::new(index),
+                engine: Arc::new(Engine::new(index, &Vocabulary::embedded())),
             }),
         }
     }
@@ -81,7 +83,5 @@ pub fn sources(response: &Value) -> Vec<String> {
 /// Whether a JSON array holds `value`.
 pub fn has(array: &Value, value: impl Into<Value>) -> bool {
     let value = value.into();
-    array
-        .as_array()
-        .is_some_and(|items| items.contains(&value))
+    array.as_array().is_some_and(|items| items.contains(&value))
 }

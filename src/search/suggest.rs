@@ -1,0 +1,67 @@
+//! Spelling suggestions for queries that found nothing, drawn from the index's own vocabulary
+//! (the `spell` field: every word as written, lowercased).
+
+use std::collections::BTreeMap;
+
+use tantivy::query::FuzzyTermQuery;
+use tantivy::schema::Field;
+use tantivy::{Searcher, Term};
+
+/// Words shorter than this are never corrected: too many neighbours.
+const MIN_WORD_CHARS: usize = 4;
+
+/// The query with each unknown word replaced by its most frequent near neighbour in the
+/// index; empty when no word could be corrected.
+pub fn suggest(
+    searcher: &Searcher,
+    spell: Field,
+    words: &[String],
+) -> tantivy::Result<Vec<String>> {
+    let mut changed = false;
+    let mut corrected = Vec::with_capacity(words.len());
+    for word in words {
+        let known = searcher.doc_freq(&Term::from_field_text(spell, word))? > 0;
+        let replacement = if known || word.chars().count() < MIN_WORD_CHARS {
+            None
+        } else {
+            correction(searcher, spell, word)?
+        };
+        match replacement {
+            Some(better) => {
+                changed = true;
+                corrected.push(better);
+            }
+            None => corrected.push(word.clone()),
+        }
+    }
+    Ok(if changed {
+        vec![corrected.join(" ")]
+    } else {
+        Vec::new()
+    })
+}
+
+/// The most frequent indexed word at the smallest edit distance (1, then 2 for words of six
+/// letters or more) from `word`, transpositions counting one.
+fn correction(searcher: &Searcher, spell: Field, word: &str) -> tantivy::Result<Option<String>> {
+    let max_distance = if word.chars().count() >= 6 { 2 } else { 1 };
+    for distance in 1..=max_distance {
+        let query = FuzzyTermQuery::new(Term::from_field_text(spell, word), distance, true);
+        let mut frequencies: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(spell)?;
+            let mut stream = inverted.terms().search(query.automaton()?).into_stream()?;
+            while stream.advance() {
+                *frequencies.entry(stream.key().to_vec()).or_default() +=
+                    u64::from(stream.value().doc_freq);
+            }
+        }
+        let best = frequencies
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+        if let Some((bytes, _)) = best {
+            return Ok(String::from_utf8(bytes).ok());
+        }
+    }
+    Ok(None)
+}
