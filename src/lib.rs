@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod eval;
 pub mod http;
 pub mod index;
 pub mod lang;

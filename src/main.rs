@@ -34,6 +34,21 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Measure ranking quality on judged queries, against a plain-tantivy baseline.
+    ///
+    /// Builds two temporary in-memory indexes of the data directory and prints nDCG@10, MRR
+    /// and recall@10 per query and as means, for labsearch and for the baseline.
+    Eval {
+        /// Directory of documents to index.
+        #[arg(long)]
+        data: PathBuf,
+        /// JSON Lines file of judged queries.
+        #[arg(long)]
+        queries: PathBuf,
+        /// Print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve search over HTTP, ingesting first when the index is empty.
     Serve {
         #[command(flatten)]
@@ -65,6 +80,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest { dirs, full } => ingest(&dirs, full),
+        Command::Eval {
+            data,
+            queries,
+            json,
+        } => eval(&data, &queries, json).map(|()| ExitCode::SUCCESS),
         Command::Serve { dirs, addr } => serve(&dirs, addr).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {
@@ -119,6 +139,20 @@ fn print_summary(report: &IngestReport) {
         out.push_str(&format!("failed: {}: {}\n", failure.source, failure.reason));
     }
     eprint!("{out}");
+}
+
+/// Runs the evaluation harness and prints its report on stdout.
+fn eval(data: &Path, queries: &Path, json: bool) -> anyhow::Result<()> {
+    let judged = labsearch::eval::load_queries(queries)?;
+    let report = labsearch::eval::run(data, &judged)
+        .with_context(|| format!("cannot evaluate on {}", data.display()))?;
+    let out = if json {
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        labsearch::eval::render_table(&report)
+    };
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    Ok(())
 }
 
 /// Opens the index (ingesting first when it is empty or was built by another version) and

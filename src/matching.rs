@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::index::analyzers::{lang_index, AnalyzedToken, Analyzers};
+use crate::index::analyzers::{fold, lang_index, AnalyzedToken, Analyzers};
 use crate::lang::Lang;
 use crate::vocab::TermSet;
 
@@ -25,6 +25,8 @@ pub struct TermMatcher {
 const MIN_MODIFIER_CHARS: usize = 7;
 /// A term must be this long to match the end of a longer word.
 const MIN_HEAD_CHARS: usize = 6;
+/// A query word must be this long to name a term it begins.
+const MIN_QUERY_MODIFIER_CHARS: usize = 6;
 /// The rest of a compound must be at least this long to count as a word of its own.
 const MIN_COMPOUND_REST: usize = 3;
 
@@ -43,9 +45,17 @@ impl TermMatcher {
                         .filter(|t| !t.is_part)
                         .map(|t| t.text)
                         .collect();
-                    if !tokens.is_empty() && !of_lang.iter().any(|(i, t)| *i == idx && *t == tokens)
-                    {
-                        of_lang.push((idx, tokens));
+                    // A one-word term is also known without its diacritics, as a query may
+                    // write it ("velfaerdsteknologi" for "velfærdsteknologi").
+                    let mut forms = vec![tokens.clone()];
+                    if let [word] = tokens.as_slice() {
+                        forms.extend(fold(word).into_iter().map(|f| vec![f]));
+                    }
+                    for form in forms {
+                        if !form.is_empty() && !of_lang.iter().any(|(i, t)| *i == idx && *t == form)
+                        {
+                            of_lang.push((idx, form));
+                        }
                     }
                 }
             }
@@ -61,6 +71,16 @@ impl TermMatcher {
     /// ascending. A one-word term may match a word or a compound part; a phrase matches
     /// consecutive words.
     pub fn matches(&self, lang: Lang, tokens: &[AnalyzedToken]) -> Vec<String> {
+        self.find(lang, tokens, false)
+    }
+
+    /// Like [`TermMatcher::matches`], for the words of a query: a query word may also be the
+    /// first part of a one-word term ("intressent" names "intressentanalys").
+    pub fn matches_query(&self, lang: Lang, tokens: &[AnalyzedToken]) -> Vec<String> {
+        self.find(lang, tokens, true)
+    }
+
+    fn find(&self, lang: Lang, tokens: &[AnalyzedToken], partial: bool) -> Vec<String> {
         let words: Vec<String> = tokens
             .iter()
             .filter(|t| !t.is_part)
@@ -72,9 +92,12 @@ impl TermMatcher {
                 continue;
             }
             let hit = if term.len() == 1 {
-                tokens
-                    .iter()
-                    .any(|token| word_matches(&token.text, &term[0]))
+                tokens.iter().any(|token| {
+                    word_matches(&token.text, &term[0])
+                        || (partial
+                            && token.text.chars().count() >= MIN_QUERY_MODIFIER_CHARS
+                            && is_modifier_of(&token.text, &term[0]))
+                })
             } else {
                 contains_term(&words, term)
             };

@@ -5,11 +5,13 @@
 //!
 //! | signal | field | weight |
 //! |---|---|---|
+//! | the word exactly as written (any language) | `spell` | [`EXACT_WEIGHT`] |
 //! | the stemmed word in a title | `title_xx` | [`TITLE_BOOST`] |
 //! | the stemmed word in a body | `body_xx` | 1 |
 //! | every part of a compound query word | `body_xx` | [`PARTS_WEIGHT`] |
 //! | the word with diacritics folded | `fold_xx` | [`FOLD_WEIGHT`] |
-//! | a word within edit distance 1–2, only when the word itself is nowhere in the index | `spell` | [`TYPO_SCORE`] (constant) |
+//! | only when the word is nowhere in the index: its nearest indexed spelling, with all the signals above | as above | × [`TYPO_WEIGHT`] |
+//! | only when the word is nowhere in the index: folded forms within edit distance 1–2 | `fold_xx` | [`TYPO_SCORE`] (constant) |
 //!
 //! The word is analyzed by every language's analyzer and looked up in that language's fields,
 //! so an inflected Norwegian query finds a Norwegian document without the user naming the
@@ -31,6 +33,7 @@ use crate::index::analyzers::{Analyzers, Profile};
 use crate::index::{Fields, LabIndex};
 use crate::lang::Lang;
 use crate::matching::TermMatcher;
+use crate::search::suggest;
 
 /// How much a title match outweighs a body match.
 pub const TITLE_BOOST: f32 = 2.0;
@@ -38,8 +41,12 @@ pub const TITLE_BOOST: f32 = 2.0;
 pub const PARTS_WEIGHT: f32 = 0.5;
 /// Weight of a folded match: just below an exact one.
 pub const FOLD_WEIGHT: f32 = 0.6;
-/// Constant score of a typo match.
-pub const TYPO_SCORE: f32 = 0.5;
+/// Weight of an exact-form match, on top of the stemmed one.
+pub const EXACT_WEIGHT: f32 = 0.5;
+/// Weight of the signals of a corrected spelling.
+pub const TYPO_WEIGHT: f32 = 0.5;
+/// Constant score of a folded near match.
+pub const TYPO_SCORE: f32 = 0.3;
 /// Weight of the proximity bonus.
 pub const PROXIMITY_WEIGHT: f32 = 1.0;
 /// How many positions apart query words may stand for the proximity bonus.
@@ -83,6 +90,7 @@ pub fn build(
         searcher,
         analyzers: context.analyzers.clone(),
         words: Vec::new(),
+        named: Vec::new(),
     };
     let query = match index.profile() {
         Profile::Baseline => plain_query(index, text),
@@ -93,9 +101,10 @@ pub fn build(
                 .unwrap_or_else(|| Box::new(EmptyQuery));
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, main)];
             clauses.extend(builder.proximity().map(|q| (Occur::Should, q)));
+            let named = builder.named.join(" ");
             clauses.extend(
                 builder
-                    .vocabulary_bonus(text, context)
+                    .vocabulary_bonus(&named, context)
                     .into_iter()
                     .map(|q| (Occur::Should, q)),
             );
@@ -129,7 +138,11 @@ struct Builder<'a> {
     fields: &'a Fields,
     searcher: &'a Searcher,
     analyzers: Analyzers,
+    /// Plain words of the query, as typed (lowercased).
     words: Vec<String>,
+    /// What the query names, with typos corrected: the text searched for methods and
+    /// concepts.
+    named: Vec<String>,
 }
 
 impl Builder<'_> {
@@ -213,8 +226,23 @@ impl Builder<'_> {
         })
     }
 
+    /// One word: its signals, or, when the word is nowhere in the index, those of its
+    /// nearest spelling at a lower weight.
     fn word(&mut self, word: &str, only_titles: bool) -> Option<Box<dyn Query>> {
+        let mut clauses = self.signals(word, only_titles);
+        if clauses.is_empty() && !only_titles {
+            clauses.extend(self.typo(word));
+        } else {
+            self.named.push(word.to_string());
+        }
+        union(clauses)
+    }
+
+    fn signals(&mut self, word: &str, only_titles: bool) -> Vec<Box<dyn Query>> {
         let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+        if !only_titles {
+            clauses.extend(self.term(self.fields.spell, word, EXACT_WEIGHT));
+        }
         for lang in Lang::ALL {
             let tokens = self.analyzers.tokens(lang, word);
             let Some(whole) = tokens.iter().find(|t| !t.is_part) else {
@@ -241,43 +269,57 @@ impl Builder<'_> {
                     )));
                 }
             }
-            let folded: BTreeSet<String> = self
-                .analyzers
-                .folded(lang, word)
-                .into_iter()
-                .map(|t| t.text)
-                .collect();
-            for form in folded {
+            for form in self.folded_forms(lang, word) {
                 clauses.extend(self.term(self.fields.fold_of(lang), &form, FOLD_WEIGHT));
             }
         }
-        if clauses.is_empty() && !only_titles {
-            clauses.extend(self.typo(word));
-        }
-        match clauses.len() {
-            0 => None,
-            1 => clauses.pop(),
-            _ => Some(Box::new(BooleanQuery::union(clauses))),
-        }
+        clauses
     }
 
-    /// Words within a small edit distance of `word`, for a word found nowhere in the index.
-    fn typo(&self, word: &str) -> Option<Box<dyn Query>> {
+    fn folded_forms(&mut self, lang: Lang, word: &str) -> BTreeSet<String> {
+        self.analyzers
+            .folded(lang, word)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
+    /// A word found nowhere in the index: the signals of its nearest indexed spelling, and
+    /// folded forms within a small edit distance (a typo and missing diacritics at once).
+    fn typo(&mut self, word: &str) -> Vec<Box<dyn Query>> {
         let distance = match word.chars().count() {
-            0..=4 => return None,
+            0..=4 => return Vec::new(),
             5..=8 => 1,
             _ => 2,
         };
-        let fuzzy = FuzzyTermQuery::new(
-            Term::from_field_text(self.fields.spell, word),
-            distance,
-            true,
-        );
-        Some(Box::new(ConstScoreQuery::new(Box::new(fuzzy), TYPO_SCORE)))
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+        match suggest::correction(self.searcher, self.fields.spell, word) {
+            Ok(Some(corrected)) => {
+                let signals = self.signals(&corrected, false);
+                if let Some(query) = union(signals) {
+                    clauses.push(Box::new(BoostQuery::new(query, TYPO_WEIGHT)));
+                }
+                self.named.push(corrected);
+            }
+            Ok(None) => self.named.push(word.to_string()),
+            Err(err) => tracing::warn!(%err, "typo correction failed"),
+        }
+        for lang in Lang::ALL {
+            for form in self.folded_forms(lang, word) {
+                let fuzzy = FuzzyTermQuery::new(
+                    Term::from_field_text(self.fields.fold_of(lang), &form),
+                    distance,
+                    true,
+                );
+                clauses.push(Box::new(ConstScoreQuery::new(Box::new(fuzzy), TYPO_SCORE)));
+            }
+        }
+        clauses
     }
 
     /// A quoted phrase: its words in order (within `slop` positions) in each language.
     fn phrase(&mut self, text: &str, slop: u32, only_titles: bool) -> Option<Box<dyn Query>> {
+        self.named.push(text.to_string());
         let mut clauses: Vec<Box<dyn Query>> = Vec::new();
         for lang in Lang::ALL {
             let terms: Vec<(usize, String)> = self
@@ -308,11 +350,7 @@ impl Builder<'_> {
                 clauses.push(Box::new(BoostQuery::new(Box::new(query), weight)));
             }
         }
-        match clauses.len() {
-            0 => None,
-            1 => clauses.pop(),
-            _ => Some(Box::new(BooleanQuery::union(clauses))),
-        }
+        union(clauses)
     }
 
     /// A bonus for documents where the plain words of the query stand close together.
@@ -352,8 +390,8 @@ impl Builder<'_> {
         let mut concepts = BTreeSet::new();
         for lang in Lang::ALL {
             let tokens = self.analyzers.tokens(lang, text);
-            methods.extend(context.methods.matches(lang, &tokens));
-            concepts.extend(context.concepts.matches(lang, &tokens));
+            methods.extend(context.methods.matches_query(lang, &tokens));
+            concepts.extend(context.concepts.matches_query(lang, &tokens));
         }
         let tagged = |field: Field, slug: &str, score: f32| -> Box<dyn Query> {
             let term = TermQuery::new(Term::from_field_text(field, slug), IndexRecordOption::Basic);
@@ -367,5 +405,14 @@ impl Builder<'_> {
             out.push(tagged(self.fields.concepts, slug, CONCEPT_SCORE));
         }
         out
+    }
+}
+
+/// The union of `clauses`, without a wrapper for a single one.
+fn union(mut clauses: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
+    match clauses.len() {
+        0 => None,
+        1 => clauses.pop(),
+        _ => Some(Box::new(BooleanQuery::union(clauses))),
     }
 }

@@ -43,7 +43,11 @@ pub fn suggest(
 
 /// The most frequent indexed word at the smallest edit distance (1, then 2 for words of six
 /// letters or more) from `word`, transpositions counting one.
-fn correction(searcher: &Searcher, spell: Field, word: &str) -> tantivy::Result<Option<String>> {
+pub fn correction(
+    searcher: &Searcher,
+    spell: Field,
+    word: &str,
+) -> tantivy::Result<Option<String>> {
     let max_distance = if word.chars().count() >= 6 { 2 } else { 1 };
     for distance in 1..=max_distance {
         let query = FuzzyTermQuery::new(Term::from_field_text(spell, word), distance, true);
