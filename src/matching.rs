@@ -20,13 +20,27 @@ pub struct TermMatcher {
     terms: Vec<Vec<(usize, Vec<String>)>>,
 }
 
+/// How loosely words match terms.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Document text: whole words, and compounds that begin or end with a term.
+    Text,
+    /// Query words: as text, and words that are the first or last part of a term.
+    Query,
+    /// One word that must name an entry: equal to a term, or a first or last part of one.
+    Name,
+}
+
 /// A term must be this long (in characters, after stemming) to match the start of a longer
 /// word, and this many characters must remain after it; a shorter term only matches whole.
 const MIN_MODIFIER_CHARS: usize = 7;
 /// A term must be this long to match the end of a longer word.
 const MIN_HEAD_CHARS: usize = 6;
-/// A query word must be this long to name a term it begins.
-const MIN_QUERY_MODIFIER_CHARS: usize = 6;
+/// A query word must be this long to name a term it begins or ends.
+const MIN_QUERY_PART_CHARS: usize = 6;
+/// What a query word leaves of a term it is part of must be this long: a word, not an
+/// ending (a stemmed typo like "tjenestedes" must not name "tjenestedesign").
+const MIN_QUERY_PART_REST: usize = 4;
 /// The rest of a compound must be at least this long to count as a word of its own.
 const MIN_COMPOUND_REST: usize = 3;
 
@@ -71,16 +85,28 @@ impl TermMatcher {
     /// ascending. A one-word term may match a word or a compound part; a phrase matches
     /// consecutive words.
     pub fn matches(&self, lang: Lang, tokens: &[AnalyzedToken]) -> Vec<String> {
-        self.find(lang, tokens, false)
+        self.find(lang, tokens, Mode::Text)
     }
 
     /// Like [`TermMatcher::matches`], for the words of a query: a query word may also be the
-    /// first part of a one-word term ("intressent" names "intressentanalys").
+    /// first or last part of a one-word term ("intressent" names "intressentanalys",
+    /// "huisvesting" names "volkshuisvesting").
     pub fn matches_query(&self, lang: Lang, tokens: &[AnalyzedToken]) -> Vec<String> {
-        self.find(lang, tokens, true)
+        self.find(lang, tokens, Mode::Query)
     }
 
-    fn find(&self, lang: Lang, tokens: &[AnalyzedToken], partial: bool) -> Vec<String> {
+    /// Whether `word` (one analyzed word) is itself a name of an entry, or the first or last
+    /// part of one; a longer word that merely begins with a name does not count.
+    pub fn names(&self, lang: Lang, word: &str) -> bool {
+        let token = AnalyzedToken {
+            text: word.to_string(),
+            position: 0,
+            is_part: false,
+        };
+        !self.find(lang, &[token], Mode::Name).is_empty()
+    }
+
+    fn find(&self, lang: Lang, tokens: &[AnalyzedToken], mode: Mode) -> Vec<String> {
         let words: Vec<String> = tokens
             .iter()
             .filter(|t| !t.is_part)
@@ -93,10 +119,15 @@ impl TermMatcher {
             }
             let hit = if term.len() == 1 {
                 tokens.iter().any(|token| {
-                    word_matches(&token.text, &term[0])
-                        || (partial
-                            && token.text.chars().count() >= MIN_QUERY_MODIFIER_CHARS
-                            && is_modifier_of(&token.text, &term[0]))
+                    let part = || {
+                        token.text.chars().count() >= MIN_QUERY_PART_CHARS
+                            && is_part_of(&token.text, &term[0])
+                    };
+                    match mode {
+                        Mode::Text => word_matches(&token.text, &term[0]),
+                        Mode::Query => word_matches(&token.text, &term[0]) || part(),
+                        Mode::Name => token.text == term[0] || part(),
+                    }
                 })
             } else {
                 contains_term(&words, term)
@@ -135,4 +166,10 @@ fn word_matches(token: &str, term: &str) -> bool {
 
 fn is_modifier_of(term: &str, token: &str) -> bool {
     token.starts_with(term) && token.chars().count() - term.chars().count() >= MIN_COMPOUND_REST
+}
+
+/// Whether `part` begins or ends `term`, leaving a word of [`MIN_QUERY_PART_REST`] letters.
+fn is_part_of(part: &str, term: &str) -> bool {
+    let rest = term.chars().count().saturating_sub(part.chars().count());
+    (term.starts_with(part) || term.ends_with(part)) && rest >= MIN_QUERY_PART_REST
 }

@@ -243,6 +243,7 @@ const WORDS_NB: &str = include_str!("../../data/words/nb.words");
 const WORDS_DA: &str = include_str!("../../data/words/da.words");
 const WORDS_NL: &str = include_str!("../../data/words/nl.words");
 const WORDS_DE: &str = include_str!("../../data/words/de.words");
+const WORDS_FI: &str = include_str!("../../data/words/fi.words");
 
 /// Compound parts shorter than this are not split off (they are mostly suffixes).
 const MIN_PART_CHARS: usize = 3;
@@ -275,7 +276,8 @@ impl Lexicon {
                 Lang::Da => WORDS_DA,
                 Lang::Nl => WORDS_NL,
                 Lang::De => WORDS_DE,
-                Lang::Fi | Lang::En => "",
+                Lang::Fi => WORDS_FI,
+                Lang::En => "",
             };
             let mut known: HashSet<String> = list
                 .lines()
@@ -364,12 +366,10 @@ fn simple_words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// Whether compounds are written as one word in `lang` (and split here).
+/// Whether compounds are written as one word in `lang` (and split here): every supported
+/// language but English.
 fn splits_compounds(lang: Lang) -> bool {
-    matches!(
-        lang,
-        Lang::Sv | Lang::Nb | Lang::Nn | Lang::Da | Lang::Nl | Lang::De
-    )
+    !matches!(lang, Lang::En)
 }
 
 /// Endings that make words of words ("verklig|heten"): never the head of a compound.
@@ -400,6 +400,7 @@ fn linking_elements(lang: Lang) -> &'static [&'static str] {
         Lang::Nb | Lang::Nn | Lang::Da => &["", "s", "e"],
         Lang::Nl => &["", "s", "e", "en"],
         Lang::De => &["", "s", "es", "n", "en", "er", "e"],
+        // Finnish joins the parts directly (a genitive modifier is a word of its own).
         Lang::Fi | Lang::En => &[""],
     }
 }
@@ -682,6 +683,10 @@ mod tests {
             &["innovationsarbet", "innovation", "arbet"],
         );
         check(Lang::Nl, "klantreis", &["klantreis", "klant", "reis"]);
+        assert_eq!(
+            LEXICON.split(Lang::Fi, "muistisairaus"),
+            ["muisti", "sairaus"]
+        );
     }
 
     #[test]

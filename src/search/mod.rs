@@ -167,7 +167,12 @@ impl SearchEngine for Engine {
                 organisation: record.organisation,
             });
         }
+        // A query that found nothing, or found things only under a corrected spelling, gets
+        // the corrected query as a suggestion ("did you mean").
         let suggestions = match &built {
+            Some(built) if !built.corrections.is_empty() => {
+                vec![suggest::apply(&built.words, &built.corrections)]
+            }
             Some(built) if counts.total == 0 => {
                 suggest::suggest(&searcher, index.fields().spell, &built.words)?
             }

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
-    PhraseQuery, Query, QueryParser, TermQuery,
+    PhraseQuery, Query, QueryParser, RegexQuery, TermQuery,
 };
 use tantivy::query_grammar::{Delimiter, Occur as AstOccur, UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -51,6 +51,11 @@ pub const TYPO_SCORE: f32 = 0.3;
 pub const PROXIMITY_WEIGHT: f32 = 1.0;
 /// How many positions apart query words may stand for the proximity bonus.
 pub const PROXIMITY_SLOP: u32 = 4;
+/// A stem must be this long to be looked for inside compounds.
+const MIN_INSIDE_CHARS: usize = 5;
+/// The rest of a compound around a part looked for must be at least this long.
+const MIN_REST: usize = 3;
+
 /// Constant score of a document tagged with a method the query names.
 pub const METHOD_SCORE: f32 = 1.5;
 /// Constant score of a document tagged with a concept the query names.
@@ -73,6 +78,8 @@ pub struct BuiltQuery {
     pub query: Box<dyn Query>,
     /// The words of the text outside phrases and fields, lowercased, in order.
     pub words: Vec<String>,
+    /// Words found nowhere in the index, with the spelling searched in their place.
+    pub corrections: Vec<(String, String)>,
 }
 
 /// The query for `text`; `None` when the text is empty (match every document).
@@ -86,11 +93,13 @@ pub fn build(
         return None;
     }
     let mut builder = Builder {
+        context,
         fields: index.fields(),
         searcher,
         analyzers: context.analyzers.clone(),
         words: Vec::new(),
         named: Vec::new(),
+        corrections: Vec::new(),
     };
     let query = match index.profile() {
         Profile::Baseline => plain_query(index, text),
@@ -104,7 +113,7 @@ pub fn build(
             let named = builder.named.join(" ");
             clauses.extend(
                 builder
-                    .vocabulary_bonus(&named, context)
+                    .vocabulary_bonus(&named)
                     .into_iter()
                     .map(|q| (Occur::Should, q)),
             );
@@ -114,6 +123,7 @@ pub fn build(
     Some(BuiltQuery {
         query,
         words: builder.words,
+        corrections: builder.corrections,
     })
 }
 
@@ -135,6 +145,7 @@ fn plain_query(index: &LabIndex, text: &str) -> Box<dyn Query> {
 }
 
 struct Builder<'a> {
+    context: &'a QueryContext,
     fields: &'a Fields,
     searcher: &'a Searcher,
     analyzers: Analyzers,
@@ -143,6 +154,8 @@ struct Builder<'a> {
     /// What the query names, with typos corrected: the text searched for methods and
     /// concepts.
     named: Vec<String>,
+    /// Typed word and the spelling searched in its place.
+    corrections: Vec<(String, String)>,
 }
 
 impl Builder<'_> {
@@ -231,6 +244,7 @@ impl Builder<'_> {
     fn word(&mut self, word: &str, only_titles: bool) -> Option<Box<dyn Query>> {
         let mut clauses = self.signals(word, only_titles);
         if clauses.is_empty() && !only_titles {
+            clauses.extend(self.inside_compounds(word));
             clauses.extend(self.typo(word));
         } else {
             self.named.push(word.to_string());
@@ -284,6 +298,49 @@ impl Builder<'_> {
             .collect()
     }
 
+    /// Whether `word` names a method or concept of the vocabularies, in any language.
+    fn names_vocabulary(&mut self, word: &str) -> bool {
+        Lang::ALL.into_iter().any(|lang| {
+            self.analyzers
+                .tokens(lang, word)
+                .iter()
+                .filter(|t| !t.is_part)
+                .any(|t| {
+                    self.context.methods.names(lang, &t.text)
+                        || self.context.concepts.names(lang, &t.text)
+                })
+        })
+    }
+
+    /// A word found nowhere in the index on its own may still be part of compounds the
+    /// splitter did not know ("huisvesting" in "jongerenhuisvesting"): indexed words that begin
+    /// or end with its stem, at the weight of a compound part.
+    fn inside_compounds(&mut self, word: &str) -> Vec<Box<dyn Query>> {
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for lang in Lang::ALL {
+            let Some(stem) = self
+                .analyzers
+                .tokens(lang, word)
+                .into_iter()
+                .find(|t| !t.is_part)
+            else {
+                continue;
+            };
+            if stem.text.chars().count() < MIN_INSIDE_CHARS
+                || !seen.insert((lang, stem.text.clone()))
+            {
+                continue;
+            }
+            let stem = regex::escape(&stem.text);
+            let pattern = format!("(.{{{MIN_REST},}}{stem})|({stem}.{{{MIN_REST},}})");
+            if let Ok(query) = RegexQuery::from_pattern(&pattern, self.fields.body_of(lang)) {
+                clauses.push(Box::new(BoostQuery::new(Box::new(query), PARTS_WEIGHT)));
+            }
+        }
+        clauses
+    }
+
     /// A word found nowhere in the index: the signals of its nearest indexed spelling, and
     /// folded forms within a small edit distance (a typo and missing diacritics at once).
     fn typo(&mut self, word: &str) -> Vec<Box<dyn Query>> {
@@ -299,6 +356,12 @@ impl Builder<'_> {
                 if let Some(query) = union(signals) {
                     clauses.push(Box::new(BoostQuery::new(query, TYPO_WEIGHT)));
                 }
+                // A method or concept named in a language the index does not hold is no
+                // typo: its neighbour is searched, but not offered as a correction.
+                if !self.names_vocabulary(word) {
+                    self.corrections.push((word.to_string(), corrected.clone()));
+                }
+                self.named.push(word.to_string());
                 self.named.push(corrected);
             }
             Ok(None) => self.named.push(word.to_string()),
@@ -385,7 +448,8 @@ impl Builder<'_> {
 
     /// Constant bonuses for documents tagged with a method or concept named in the query, in
     /// whatever language the query names it.
-    fn vocabulary_bonus(&mut self, text: &str, context: &QueryContext) -> Vec<Box<dyn Query>> {
+    fn vocabulary_bonus(&mut self, text: &str) -> Vec<Box<dyn Query>> {
+        let context = self.context;
         let mut methods = BTreeSet::new();
         let mut concepts = BTreeSet::new();
         for lang in Lang::ALL {

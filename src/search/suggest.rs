@@ -41,6 +41,20 @@ pub fn suggest(
     })
 }
 
+/// The query `words` with each corrected word replaced.
+pub fn apply(words: &[String], corrections: &[(String, String)]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            corrections
+                .iter()
+                .find(|(typed, _)| typed == word)
+                .map_or(word.as_str(), |(_, better)| better.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The most frequent indexed word at the smallest edit distance (1, then 2 for words of six
 /// letters or more) from `word`, transpositions counting one.
 pub fn correction(

@@ -1,0 +1,118 @@
+//! Issue 5: relevance, measured on the judged collection in `tests/relevance/` and checked
+//! on the seeds for each mechanism (compounds, folding, cross-language methods, typos,
+//! phrases, suggestions).
+
+mod common;
+
+use std::path::Path;
+
+use common::{has, sources, SeedApp};
+use labsearch::eval;
+
+#[test]
+fn the_judged_collection_meets_the_floors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relevance");
+    let queries = eval::load_queries(&root.join("queries.jsonl")).expect("queries load");
+    assert!(queries.len() >= 60, "{} judged queries", queries.len());
+    let report = eval::run(&root.join("corpus"), &queries).expect("evaluation runs");
+    // The figures go to the test log (`cargo test -- --nocapture` shows them).
+    eprintln!("{}", eval::render_table(&report));
+
+    let (ours, base) = (report.labsearch.ndcg, report.baseline.ndcg);
+    assert!(
+        ours >= 0.85,
+        "mean nDCG@10 {ours:.3} is below the 0.85 floor"
+    );
+    assert!(
+        ours >= base + 0.15,
+        "mean nDCG@10 {ours:.3} is not 0.15 above the baseline's {base:.3}"
+    );
+    let unexplained: Vec<&str> = report
+        .queries
+        .iter()
+        .filter(|q| q.labsearch.ndcg == 0.0 && q.known_miss.is_none())
+        .map(|q| q.query.as_str())
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "queries at 0 nDCG without a known_miss note: {unexplained:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_compound_part_finds_the_compound() {
+    let app = SeedApp::new();
+    let (_, body) = app.get("/search?q=demens").await;
+    assert_eq!(body["hits"][0]["source"], "004_44a1b2c1af52ecf0.txt");
+    let (_, body) = app.get("/search?q=landsby").await;
+    assert_eq!(body["hits"][0]["source"], "004_44a1b2c1af52ecf0.txt");
+}
+
+#[tokio::test]
+async fn folded_spellings_find_the_place() {
+    let app = SeedApp::new();
+    for (query, source) in [
+        ("baerum", "004_44a1b2c1af52ecf0.txt"),
+        ("barum", "004_44a1b2c1af52ecf0.txt"),
+        ("varmland", "000_fc1d8a6ddb5eb3f5.txt"),
+        ("goteborg", "001_438aadc2e475172c.txt"),
+        ("sodertalje", "001_438aadc2e475172c.txt"),
+    ] {
+        let (_, body) = app.get(&format!("/search?q={query}")).await;
+        assert_eq!(body["hits"][0]["source"], source, "q={query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_method_named_in_any_language_finds_both_service_design_documents() {
+    let app = SeedApp::new();
+    for query in [
+        "service%20design",
+        "tj%C3%A4nstedesign",
+        "tjenestedesign",
+        "palvelumuotoilu",
+    ] {
+        let (_, body) = app.get(&format!("/search?q={query}")).await;
+        let found = sources(&body);
+        let top3 = &found[..found.len().min(3)];
+        for source in ["000_fc1d8a6ddb5eb3f5.txt", "004_44a1b2c1af52ecf0.txt"] {
+            assert!(top3.contains(&source.to_string()), "q={query}: {found:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_typo_is_found_and_corrected() {
+    let app = SeedApp::new();
+    let (_, body) = app.get("/search?q=tjenestedesing").await;
+    assert_eq!(body["hits"][0]["source"], "004_44a1b2c1af52ecf0.txt");
+    assert_eq!(body["suggestions"][0], "tjenestedesign");
+    // An exact word is never "corrected".
+    let (_, body) = app.get("/search?q=tjenestedesign").await;
+    assert!(body.get("suggestions").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn a_zero_hit_query_gets_no_fabricated_suggestion() {
+    let app = SeedApp::new();
+    let (_, body) = app.get("/search?q=zzqxv").await;
+    assert_eq!(body["total"], 0);
+    assert!(body.get("suggestions").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn phrases_need_their_words_together() {
+    let app = SeedApp::new();
+    let (_, body) = app.get("/search?q=%22Carpe%20Diem%22").await;
+    assert_eq!(sources(&body), ["004_44a1b2c1af52ecf0.txt"]);
+    let (_, body) = app.get("/search?q=%22Diem%20Carpe%22").await;
+    assert_eq!(body["total"], 0, "{body}");
+}
+
+#[tokio::test]
+async fn close_words_rank_above_scattered_ones() {
+    let app = SeedApp::new();
+    let (_, body) = app.get("/search?q=digital%20workshop").await;
+    assert_eq!(body["hits"][0]["source"], "004_44a1b2c1af52ecf0.txt");
+    assert!(has(&body["hits"][0]["methods"], "workshops"));
+}
