@@ -62,6 +62,10 @@ pub struct CountryNames {
     /// Organisation name patterns; `{place}` stands for each place of the country.
     #[serde(default)]
     pub org_patterns: Vec<String>,
+    /// Innovation labs and programmes, each with the organisation that runs it: a text that
+    /// names the lab is credited to that organisation.
+    #[serde(default)]
+    pub labs: BTreeMap<String, String>,
 }
 
 /// The gazetteer: ISO 3166-1 alpha-2 code -> names.

@@ -116,3 +116,33 @@ async fn close_words_rank_above_scattered_ones() {
     assert_eq!(body["hits"][0]["source"], "004_44a1b2c1af52ecf0.txt");
     assert!(has(&body["hits"][0]["methods"], "workshops"));
 }
+
+#[tokio::test]
+async fn a_weekday_dateline_dates_the_baerum_workshop_to_2020() {
+    let app = SeedApp::new();
+    let (_, body) = app.get("/search?year=2020").await;
+    assert_eq!(sources(&body), ["004_44a1b2c1af52ecf0.txt"]);
+    assert_eq!(body["hits"][0]["published"], "2020-10-07");
+    assert_eq!(body["hits"][0]["organisation"], "Bærum kommune");
+}
+
+#[tokio::test]
+async fn organisations_are_credited_where_named() {
+    let app = SeedApp::new();
+    let (_, body) = app.get("/search?limit=10").await;
+    let organisation_of = |source: &str| {
+        body["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|hit| hit["source"] == source)
+            .map(|hit| hit["organisation"].clone())
+            .unwrap()
+    };
+    // Experio Lab is Region Värmland's lab; StimuLab is run by DigDir.
+    assert_eq!(
+        organisation_of("000_fc1d8a6ddb5eb3f5.txt"),
+        "Region Värmland"
+    );
+    assert_eq!(organisation_of("003_8df274adb4639fc8.txt"), "DigDir");
+}

@@ -98,6 +98,61 @@ pub fn published(text: &str) -> Option<String> {
     })
 }
 
+/// The weekday number (Monday 1 .. Sunday 7) of a weekday name in any supported language.
+fn weekday_number(name: &str) -> Option<u8> {
+    let name = name.to_lowercase();
+    let day = match name.as_str() {
+        "måndag" | "mandag" | "maandag" | "montag" | "monday" | "maanantai" | "maanantaina" => 1,
+        "tisdag" | "tirsdag" | "tysdag" | "dinsdag" | "dienstag" | "tuesday" | "tiistai"
+        | "tiistaina" => 2,
+        "onsdag" | "woensdag" | "mittwoch" | "wednesday" | "keskiviikko" | "keskiviikkona" => 3,
+        "torsdag" | "donderdag" | "donnerstag" | "thursday" | "torstai" | "torstaina" => 4,
+        "fredag" | "vrijdag" | "freitag" | "friday" | "perjantai" | "perjantaina" => 5,
+        "lördag" | "lørdag" | "laurdag" | "zaterdag" | "samstag" | "saturday" | "lauantai"
+        | "lauantaina" => 6,
+        "söndag" | "søndag" | "sundag" | "zondag" | "sonntag" | "sunday" | "sunnuntai"
+        | "sunnuntaina" => 7,
+        _ => return None,
+    };
+    Some(day)
+}
+
+static WEEKDAY_DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(\p{L}+),?\s+(?:den\s+)?(\d{1,2})\.?\s+(\p{L}+)\b|\b(\p{L}+),?\s+(\p{L}+)\s+(\d{1,2})\b")
+        .expect("valid weekday date regex")
+});
+
+/// How many years after the latest year a text mentions its own undated date may fall.
+const WEEKDAY_YEARS_AHEAD: i32 = 6;
+
+/// The date of a dateline that gives weekday, day and month but no year ("Onsdag 7.
+/// oktober"): the first year from the latest year the text mentions on (the text speaks of
+/// that year as past or present) whose calendar puts that day on that weekday.
+pub fn weekday_date(text: &str, years: &[u16]) -> Option<String> {
+    let latest = i32::from(*years.iter().max()?);
+    let end = text
+        .char_indices()
+        .nth(DATELINE_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    WEEKDAY_DATE_RE
+        .captures_iter(&text[..end])
+        .find_map(|caps| {
+            let (weekday, day, month) = if let Some(weekday) = caps.get(1) {
+                (weekday.as_str(), &caps[2], &caps[3])
+            } else {
+                (&caps[4], &caps[6], &caps[5])
+            };
+            let weekday = weekday_number(weekday)?;
+            let month = tantivy::time::Month::try_from(month_number(month)?).ok()?;
+            let day: u8 = day.parse().ok()?;
+            (latest..=latest + WEEKDAY_YEARS_AHEAD).find_map(|year| {
+                let date = tantivy::time::Date::from_calendar_date(year, month, day).ok()?;
+                (date.weekday().number_from_monday() == weekday)
+                    .then(|| format!("{year}-{:02}-{day:02}", u8::from(month)))
+            })
+        })
+}
+
 /// Finds names of places and organisations in a text, to infer its country and organisation.
 pub struct NameMatcher {
     entries: Vec<NameEntry>,
@@ -151,6 +206,9 @@ impl NameMatcher {
             }
             for organisation in &names.organisations {
                 add(organisation, Some(organisation.clone()));
+            }
+            for (lab, runner) in &names.labs {
+                add(lab, Some(runner.clone()));
             }
             for pattern in &names.org_patterns {
                 for place in &names.places {
@@ -288,6 +346,23 @@ mod tests {
         assert_eq!(published("From February 2022 to 2023"), None);
     }
 
+    #[test]
+    fn a_dateline_without_a_year_takes_the_year_its_weekday_fits() {
+        let text = "Onsdag 7. oktober gjennomførte Bærum kommune en workshop. I 2019 var det 9000 deltakere.";
+        assert_eq!(
+            weekday_date(text, &years(text)).as_deref(),
+            Some("2020-10-07")
+        );
+        assert_eq!(
+            weekday_date("Wednesday, October 7 we met.", &[2020]).as_deref(),
+            Some("2020-10-07")
+        );
+        // No year mentioned: no guess.
+        assert_eq!(weekday_date("Onsdag 7. oktober", &[]), None);
+        // Not a weekday: no date.
+        assert_eq!(weekday_date("Projekt 7. oktober", &[2019]), None);
+    }
+
     fn names(text: &str, lang: Lang) -> Names {
         NameMatcher::new(&Vocabulary::embedded().gazetteer).names(text, lang)
     }
@@ -299,6 +374,12 @@ mod tests {
             Lang::En,
         );
         assert_eq!(found.country.as_deref(), Some("SE"));
+        assert_eq!(found.organisation.as_deref(), Some("Region Värmland"));
+        // A lab is credited to the organisation that runs it.
+        let found = names(
+            "Samverka Experio Lab. Experio Lab har deltagit. Experio Lab i Region Värmland.",
+            Lang::Sv,
+        );
         assert_eq!(found.organisation.as_deref(), Some("Region Värmland"));
         assert_eq!(
             names("Workshop i Bærum kommune og Oslo", Lang::Da)

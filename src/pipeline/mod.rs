@@ -111,6 +111,17 @@ impl Enricher {
         let lang = lang::detect(&full_text);
         let tokens = self.analyzers.tokens(lang, &full_text);
         let names = self.names.names(&full_text, lang);
+        let mut years = enrich::years(&full_text);
+        let published = enrich::published(&full_text).or_else(|| {
+            let date = enrich::weekday_date(&full_text, &years)?;
+            // The year a weekday fixes is a year the text is about.
+            if let Ok(year) = date[..4].parse::<u16>() {
+                if let Err(at) = years.binary_search(&year) {
+                    years.insert(at, year);
+                }
+            }
+            Some(date)
+        });
         Record {
             id: file.file_id(),
             file_id: file.file_id(),
@@ -118,8 +129,8 @@ impl Enricher {
             content_hash: content_hash.to_string(),
             methods: self.methods.matches(lang, &tokens),
             concepts: self.concepts.matches(lang, &tokens),
-            years: enrich::years(&full_text),
-            published: enrich::published(&full_text),
+            years,
+            published,
             country: names.country,
             organisation: names.organisation,
             url: None,
