@@ -106,6 +106,18 @@ impl TermMatcher {
         !self.find(lang, &[token], Mode::Name).is_empty()
     }
 
+    /// The slugs of the entries that have `words` (analyzed by the analyzer of `lang`) as
+    /// one of their terms, exactly.
+    pub fn named_by(&self, lang: Lang, words: &[String]) -> Vec<String> {
+        let mut found: Vec<String> = self.terms[lang_index(lang)]
+            .iter()
+            .filter(|(_, term)| term == words)
+            .map(|(idx, _)| self.slugs[*idx].clone())
+            .collect();
+        found.dedup();
+        found
+    }
+
     fn find(&self, lang: Lang, tokens: &[AnalyzedToken], mode: Mode) -> Vec<String> {
         let words: Vec<String> = tokens
             .iter()

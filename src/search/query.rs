@@ -17,13 +17,15 @@
 //! so an inflected Norwegian query finds a Norwegian document without the user naming the
 //! language. Around the words: quoted phrases, a proximity bonus when the words stand close
 //! together, and a constant bonus for documents tagged with a method or concept the query
-//! names in any language (a boost, never a filter).
+//! names in any language (a boost, never a filter). Consecutive words that form a multi-word
+//! name ("customer journey") are searched as that name, satisfied either by its words or by
+//! the tag, whichever scores higher ([`SPAN_TAG_SCORE`]).
 
 use std::collections::BTreeSet;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
-    PhraseQuery, Query, QueryParser, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser, RegexQuery, TermQuery,
 };
 use tantivy::query_grammar::{Delimiter, Occur as AstOccur, UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -51,6 +53,15 @@ pub const TYPO_SCORE: f32 = 0.3;
 pub const PROXIMITY_WEIGHT: f32 = 1.0;
 /// How many positions apart query words may stand for the proximity bonus.
 pub const PROXIMITY_SLOP: u32 = 4;
+/// The longest method or concept name looked for among the words of a query.
+const MAX_SPAN_WORDS: usize = 4;
+/// How far apart the words of a name found in a query may stand.
+const SPAN_SLOP: u32 = 1;
+/// Weight of the single words of a name found in a query, against 1 for the name.
+pub const SPAN_WORDS_WEIGHT: f32 = 0.3;
+/// Score of a document tagged with a multi-word name found in a query.
+pub const SPAN_TAG_SCORE: f32 = 3.0;
+
 /// A stem must be this long to be looked for inside compounds.
 const MIN_INSIDE_CHARS: usize = 5;
 /// The rest of a compound around a part looked for must be at least this long.
@@ -100,6 +111,7 @@ pub fn build(
         words: Vec::new(),
         named: Vec::new(),
         corrections: Vec::new(),
+        spanned: BTreeSet::new(),
     };
     let query = match index.profile() {
         Profile::Baseline => plain_query(index, text),
@@ -156,6 +168,8 @@ struct Builder<'a> {
     named: Vec<String>,
     /// Typed word and the spelling searched in its place.
     corrections: Vec<(String, String)>,
+    /// Slugs of multi-word names already searched as such (no second bonus).
+    spanned: BTreeSet<String>,
 }
 
 impl Builder<'_> {
@@ -163,7 +177,17 @@ impl Builder<'_> {
         match ast {
             UserInputAst::Clause(clauses) => {
                 let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-                for (occur, sub) in clauses {
+                let mut i = 0;
+                while i < clauses.len() {
+                    // Consecutive plain words that together name a method or concept
+                    // ("customer journey") are searched as that name.
+                    if let Some((len, query)) = self.vocabulary_span(&clauses[i..]) {
+                        out.push((Occur::Should, query));
+                        i += len;
+                        continue;
+                    }
+                    let (occur, sub) = &clauses[i];
+                    i += 1;
                     let occur = match occur {
                         Some(AstOccur::Must) => Occur::Must,
                         Some(AstOccur::MustNot) => Occur::MustNot,
@@ -201,6 +225,72 @@ impl Builder<'_> {
                 _ => None,
             },
         }
+    }
+
+    /// The longest run (2 to [`MAX_SPAN_WORDS`] words) at the start of `clauses` of plain,
+    /// optional words that is a multi-word name of a method or concept, with its query: the
+    /// name as a loose phrase, and its words alone at [`SPAN_WORDS_WEIGHT`].
+    fn vocabulary_span(
+        &mut self,
+        clauses: &[(Option<AstOccur>, UserInputAst)],
+    ) -> Option<(usize, Box<dyn Query>)> {
+        let mut words = Vec::new();
+        for (occur, sub) in clauses.iter().take(MAX_SPAN_WORDS) {
+            let plain = matches!(occur, None | Some(AstOccur::Should));
+            let UserInputAst::Leaf(leaf) = sub else { break };
+            let UserInputLeaf::Literal(literal) = &**leaf else {
+                break;
+            };
+            if !plain || literal.field_name.is_some() || literal.delimiter != Delimiter::None {
+                break;
+            }
+            words.push(literal.phrase.clone());
+        }
+        for len in (2..=words.len()).rev() {
+            let text = words[..len].join(" ");
+            let mut methods = BTreeSet::new();
+            let mut concepts = BTreeSet::new();
+            for lang in Lang::ALL {
+                let tokens: Vec<String> = self
+                    .analyzers
+                    .tokens(lang, &text)
+                    .into_iter()
+                    .filter(|t| !t.is_part)
+                    .map(|t| t.text)
+                    .collect();
+                methods.extend(self.context.methods.named_by(lang, &tokens));
+                concepts.extend(self.context.concepts.named_by(lang, &tokens));
+            }
+            if methods.is_empty() && concepts.is_empty() {
+                continue;
+            }
+            let mut text_clauses: Vec<Box<dyn Query>> = Vec::new();
+            text_clauses.extend(self.phrase(&text, SPAN_SLOP, false));
+            let singles: Vec<Box<dyn Query>> = words[..len]
+                .iter()
+                .filter_map(|w| self.words_query(w, false))
+                .collect();
+            if let Some(singles) = union(singles) {
+                text_clauses.push(Box::new(BoostQuery::new(singles, SPAN_WORDS_WEIGHT)));
+            }
+            // The name is satisfied by its text or by the tag, whichever scores higher, so a
+            // document tagged in another language competes with one that has the words.
+            let mut either: Vec<Box<dyn Query>> = text_clauses.into_iter().collect();
+            for slug in &methods {
+                either.push(self.tagged(self.fields.methods, slug, SPAN_TAG_SCORE));
+            }
+            for slug in &concepts {
+                either.push(self.tagged(self.fields.concepts, slug, SPAN_TAG_SCORE));
+            }
+            self.spanned.extend(methods.into_iter().chain(concepts));
+            return Some((len, Box::new(DisjunctionMaxQuery::new(either))));
+        }
+        None
+    }
+
+    fn tagged(&self, field: Field, slug: &str, score: f32) -> Box<dyn Query> {
+        let term = TermQuery::new(Term::from_field_text(field, slug), IndexRecordOption::Basic);
+        Box::new(ConstScoreQuery::new(Box::new(term), score))
     }
 
     /// One literal without quotes: a single word, or several when punctuation joins them
