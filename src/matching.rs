@@ -1,7 +1,7 @@
 //! Finding the entries of a multilingual vocabulary (methods, concepts) in analyzed text:
 //! at ingest to tag documents, at query time to widen a query across languages.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::index::analyzers::{fold, lang_index, AnalyzedToken, Analyzers};
 use crate::lang::Lang;
@@ -13,15 +13,29 @@ use crate::vocab::TermSet;
 /// matched against all names of an entry after the same lowercasing and stemming as its own
 /// words. Inflected forms thus match by their stem; compounds match when a term begins a
 /// longer word (modifier: "tjenestedesign|prosjekt") or ends one (head: "framtids|verkstad").
+///
+/// Every lookup is a hash lookup of a word or of one of its prefixes or suffixes, so the cost
+/// grows with the length of the text, not with the size of the vocabulary.
 #[derive(Clone)]
 pub struct TermMatcher {
     slugs: Vec<String>,
-    /// Per language, in [`Lang::ALL`] order: (entry index, stemmed tokens of one term).
-    terms: Vec<Vec<(usize, Vec<String>)>>,
+    /// Per language, in [`Lang::ALL`] order.
+    by_lang: Vec<LangTerms>,
+}
+
+/// The analyzed terms of one language, indexed for lookup.
+#[derive(Clone, Default)]
+struct LangTerms {
+    /// One-word term -> entries.
+    words: HashMap<String, Vec<usize>>,
+    /// First word of a multi-word term -> (entry, all its words).
+    phrases: HashMap<String, Vec<(usize, Vec<String>)>>,
+    /// Leading or trailing part of a one-word term (for query words) -> entries.
+    parts: HashMap<String, Vec<usize>>,
 }
 
 /// How loosely words match terms.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// Document text: whole words, and compounds that begin or end with a term.
     Text,
@@ -36,48 +50,61 @@ enum Mode {
 const MIN_MODIFIER_CHARS: usize = 7;
 /// A term must be this long to match the end of a longer word.
 const MIN_HEAD_CHARS: usize = 6;
+/// The rest of a compound must be at least this long to count as a word of its own.
+const MIN_COMPOUND_REST: usize = 3;
 /// A query word must be this long to name a term it begins or ends.
 const MIN_QUERY_PART_CHARS: usize = 6;
 /// What a query word leaves of a term it is part of must be this long: a word, not an
 /// ending (a stemmed typo like "tjenestedes" must not name "tjenestedesign").
 const MIN_QUERY_PART_REST: usize = 4;
-/// The rest of a compound must be at least this long to count as a word of its own.
-const MIN_COMPOUND_REST: usize = 3;
+/// The last word of a multi-word term must be this long to match the start of a compound
+/// ("design thinking" in "design thinkingtraject").
+const MIN_PHRASE_MODIFIER_CHARS: usize = 4;
 
 impl TermMatcher {
     /// Analyzes every term of `set` with every language's analyzer.
     pub fn new(set: &TermSet, analyzers: &mut Analyzers) -> TermMatcher {
-        let mut terms = Vec::new();
+        let mut by_lang = Vec::new();
         for lang in Lang::ALL {
-            let mut of_lang: Vec<(usize, Vec<String>)> = Vec::new();
+            let mut terms = LangTerms::default();
             for (idx, entry) in set.entries.iter().enumerate() {
                 for (_, term) in &entry.terms {
                     // A term is matched by its words, not by the parts of its compounds.
-                    let tokens: Vec<String> = analyzers
+                    let words: Vec<String> = analyzers
                         .tokens(lang, term)
                         .into_iter()
                         .filter(|t| !t.is_part)
                         .map(|t| t.text)
                         .collect();
-                    // A one-word term is also known without its diacritics, as a query may
-                    // write it ("velfaerdsteknologi" for "velfærdsteknologi").
-                    let mut forms = vec![tokens.clone()];
-                    if let [word] = tokens.as_slice() {
-                        forms.extend(fold(word).into_iter().map(|f| vec![f]));
-                    }
-                    for form in forms {
-                        if !form.is_empty() && !of_lang.iter().any(|(i, t)| *i == idx && *t == form)
-                        {
-                            of_lang.push((idx, form));
+                    match words.as_slice() {
+                        [] => {}
+                        [word] => {
+                            // Also known without its diacritics, as a query may write it
+                            // ("velfaerdsteknologi" for "velfærdsteknologi").
+                            for form in std::iter::once(word.clone()).chain(fold(word)) {
+                                for (part, _) in split_points(&form, MIN_QUERY_PART_CHARS)
+                                    .chain(suffix_points(&form, MIN_QUERY_PART_CHARS))
+                                    .filter(|(_, rest)| *rest >= MIN_QUERY_PART_REST)
+                                {
+                                    push_unique(terms.parts.entry(part).or_default(), idx);
+                                }
+                                push_unique(terms.words.entry(form).or_default(), idx);
+                            }
+                        }
+                        [first, ..] => {
+                            let list = terms.phrases.entry(first.clone()).or_default();
+                            if !list.iter().any(|(i, w)| *i == idx && *w == words) {
+                                list.push((idx, words));
+                            }
                         }
                     }
                 }
             }
-            terms.push(of_lang);
+            by_lang.push(terms);
         }
         TermMatcher {
             slugs: set.entries.iter().map(|e| e.slug.clone()).collect(),
-            terms,
+            by_lang,
         }
     }
 
@@ -109,79 +136,128 @@ impl TermMatcher {
     /// The slugs of the entries that have `words` (analyzed by the analyzer of `lang`) as
     /// one of their terms, exactly.
     pub fn named_by(&self, lang: Lang, words: &[String]) -> Vec<String> {
-        let mut found: Vec<String> = self.terms[lang_index(lang)]
-            .iter()
-            .filter(|(_, term)| term == words)
-            .map(|(idx, _)| self.slugs[*idx].clone())
-            .collect();
-        found.dedup();
-        found
+        let terms = &self.by_lang[lang_index(lang)];
+        let found: BTreeSet<usize> = match words {
+            [] => BTreeSet::new(),
+            [word] => terms
+                .words
+                .get(word)
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect(),
+            [first, ..] => terms
+                .phrases
+                .get(first)
+                .into_iter()
+                .flatten()
+                .filter(|(_, term)| term == words)
+                .map(|(idx, _)| *idx)
+                .collect(),
+        };
+        found.into_iter().map(|i| self.slugs[i].clone()).collect()
     }
 
     fn find(&self, lang: Lang, tokens: &[AnalyzedToken], mode: Mode) -> Vec<String> {
-        let words: Vec<String> = tokens
+        let terms = &self.by_lang[lang_index(lang)];
+        let mut found = BTreeSet::new();
+        let mut add = |ids: Option<&Vec<usize>>| found.extend(ids.into_iter().flatten().copied());
+        let unique: HashSet<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        for token in unique {
+            add(terms.words.get(token));
+            if mode != Mode::Name {
+                // The token is a compound that begins or ends with a term.
+                for (prefix, rest) in split_points(token, MIN_MODIFIER_CHARS) {
+                    if rest >= MIN_COMPOUND_REST {
+                        add(terms.words.get(&prefix));
+                    }
+                }
+                for (suffix, rest) in suffix_points(token, MIN_HEAD_CHARS) {
+                    if rest >= MIN_COMPOUND_REST {
+                        add(terms.words.get(&suffix));
+                    }
+                }
+            }
+            if mode != Mode::Text && token.chars().count() >= MIN_QUERY_PART_CHARS {
+                add(terms.parts.get(token));
+            }
+        }
+        let words: Vec<&str> = tokens
             .iter()
             .filter(|t| !t.is_part)
-            .map(|t| t.text.clone())
+            .map(|t| t.text.as_str())
             .collect();
-        let mut found = BTreeSet::new();
-        for (idx, term) in &self.terms[lang_index(lang)] {
-            if found.contains(idx) {
-                continue;
-            }
-            let hit = if term.len() == 1 {
-                tokens.iter().any(|token| {
-                    let part = || {
-                        token.text.chars().count() >= MIN_QUERY_PART_CHARS
-                            && is_part_of(&token.text, &term[0])
-                    };
-                    match mode {
-                        Mode::Text => word_matches(&token.text, &term[0]),
-                        Mode::Query => word_matches(&token.text, &term[0]) || part(),
-                        Mode::Name => token.text == term[0] || part(),
-                    }
-                })
-            } else {
-                contains_term(&words, term)
-            };
-            if hit {
-                found.insert(*idx);
+        for (i, first) in words.iter().enumerate() {
+            for (idx, term) in terms.phrases.get(*first).into_iter().flatten() {
+                if phrase_at(&words[i..], term) {
+                    found.insert(*idx);
+                }
             }
         }
         found.into_iter().map(|i| self.slugs[i].clone()).collect()
     }
 }
 
-fn contains_term(tokens: &[String], term: &[String]) -> bool {
+fn push_unique(list: &mut Vec<usize>, idx: usize) {
+    if !list.contains(&idx) {
+        list.push(idx);
+    }
+}
+
+/// Whether `words` begin with `term`; its last word may also begin a compound.
+fn phrase_at(words: &[&str], term: &[String]) -> bool {
     let n = term.len();
-    if n < 2 || tokens.len() < n {
+    if words.len() < n
+        || words[..n - 1]
+            .iter()
+            .zip(&term[..n - 1])
+            .any(|(w, t)| w != t)
+    {
         return false;
     }
-    tokens.windows(n).any(|window| {
-        window[..n - 1] == term[..n - 1] && {
-            let (last, word) = (&term[n - 1], &window[n - 1]);
-            word == last || (last.chars().count() >= 4 && is_modifier_of(last, word))
-        }
-    })
+    let (last, word) = (term[n - 1].as_str(), words[n - 1]);
+    word == last
+        || (last.chars().count() >= MIN_PHRASE_MODIFIER_CHARS
+            && word.starts_with(last)
+            && word.chars().count() - last.chars().count() >= MIN_COMPOUND_REST)
 }
 
-fn word_matches(token: &str, term: &str) -> bool {
-    if token == term {
-        return true;
+/// Every proper prefix of `word` at least `min` characters long, with the number of
+/// characters after it.
+fn split_points(word: &str, min: usize) -> impl Iterator<Item = (String, usize)> + '_ {
+    let total = word.chars().count();
+    word.char_indices()
+        .enumerate()
+        .skip(min)
+        .map(move |(n, (at, _))| (word[..at].to_string(), total - n))
+}
+
+/// Every proper suffix of `word` at least `min` characters long, with the number of
+/// characters before it.
+fn suffix_points(word: &str, min: usize) -> impl Iterator<Item = (String, usize)> + '_ {
+    let total = word.chars().count();
+    word.char_indices()
+        .enumerate()
+        .skip(1)
+        .filter(move |(n, _)| total - n >= min)
+        .map(|(n, (at, _))| (word[at..].to_string(), n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_and_suffixes_with_what_remains() {
+        let prefixes: Vec<_> = split_points("abcdef", 4).collect();
+        assert_eq!(
+            prefixes,
+            [("abcd".to_string(), 2), ("abcde".to_string(), 1)]
+        );
+        let suffixes: Vec<_> = suffix_points("abcdef", 4).collect();
+        assert_eq!(
+            suffixes,
+            [("bcdef".to_string(), 1), ("cdef".to_string(), 2)]
+        );
     }
-    let len = term.chars().count();
-    (len >= MIN_MODIFIER_CHARS && is_modifier_of(term, token))
-        || (len >= MIN_HEAD_CHARS
-            && token.ends_with(term)
-            && token.chars().count() - len >= MIN_COMPOUND_REST)
-}
-
-fn is_modifier_of(term: &str, token: &str) -> bool {
-    token.starts_with(term) && token.chars().count() - term.chars().count() >= MIN_COMPOUND_REST
-}
-
-/// Whether `part` begins or ends `term`, leaving a word of [`MIN_QUERY_PART_REST`] letters.
-fn is_part_of(part: &str, term: &str) -> bool {
-    let rest = term.chars().count().saturating_sub(part.chars().count());
-    (term.starts_with(part) || term.ends_with(part)) && rest >= MIN_QUERY_PART_REST
 }
