@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod index;
+pub mod jobs;
 pub mod lang;
 pub mod pipeline;
 pub mod record;

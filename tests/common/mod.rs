@@ -41,9 +41,7 @@ impl SeedApp {
         let (dir, index) = index_of(seed_dir());
         SeedApp {
             _dir: dir,
-            router: app(AppState {
-                engine: Arc::new(index),
-            }),
+            router: app(AppState::new(Arc::new(index))),
         }
     }
 
@@ -81,7 +79,5 @@ pub fn sources(response: &Value) -> Vec<String> {
 /// Whether a JSON array holds `value`.
 pub fn has(array: &Value, value: impl Into<Value>) -> bool {
     let value = value.into();
-    array
-        .as_array()
-        .is_some_and(|items| items.contains(&value))
+    array.as_array().is_some_and(|items| items.contains(&value))
 }
