@@ -141,7 +141,7 @@ fn every_format_is_indexed_and_every_bad_file_is_named() {
 #[test]
 fn a_second_ingest_while_one_runs_exits_2_with_a_clear_message() {
     let data = tempfile::tempdir().unwrap();
-    common::tree::generate(data.path(), 3000);
+    common::tree::generate(data.path(), 1500);
     let index = tempfile::tempdir().unwrap();
     let mut first = labsearch()
         .args(["ingest", "--data"])
