@@ -141,7 +141,7 @@ fn every_format_is_indexed_and_every_bad_file_is_named() {
 #[test]
 fn a_second_ingest_while_one_runs_exits_2_with_a_clear_message() {
     let data = tempfile::tempdir().unwrap();
-    common::tree::generate(data.path(), 1500);
+    common::tree::generate(data.path(), 800);
     let index = tempfile::tempdir().unwrap();
     let mut first = labsearch()
         .args(["ingest", "--data"])
@@ -151,12 +151,12 @@ fn a_second_ingest_while_one_runs_exits_2_with_a_clear_message() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // The first run holds the writer lock from its start until it exits. Wait until it has
-    // created the index, then try again and again while it runs.
+    // The first run holds the writer lock (a file tantivy removes on release) from its start
+    // until it exits. Wait until it has the lock, then try again and again while it runs.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut refused = None;
     while first.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
-        if !index.path().join("meta.json").exists() {
+        if !index.path().join(".tantivy-writer.lock").exists() {
             std::thread::sleep(std::time::Duration::from_millis(20));
             continue;
         }

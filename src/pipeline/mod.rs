@@ -252,6 +252,8 @@ pub fn ingest_with_progress(
     progress: &mut dyn Progress,
 ) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
+    // The lock first: a second ingest is refused before it does any work.
+    let mut writer = index.writer()?;
     let vocabulary = Vocabulary::load(data_dir)?;
     let rules = Boilerplate::load(data_dir)?;
     let mut enricher = Enricher::new(&vocabulary);
@@ -259,7 +261,6 @@ pub fn ingest_with_progress(
         path: data_dir.to_path_buf(),
         source,
     })?;
-    let mut writer = index.writer()?;
     let mut known = if options.full {
         writer.delete_all()?;
         Default::default()
