@@ -269,7 +269,6 @@ fn html(text: &str) -> Result<Extracted, ExtractError> {
         body = format!("{body}\n\n{keywords}");
     }
     let title = title.filter(|t| !t.is_empty());
-    meta.title = None;
     Ok(Extracted {
         text: body,
         title,
