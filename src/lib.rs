@@ -9,6 +9,7 @@
 pub mod eval;
 pub mod http;
 pub mod index;
+pub mod jobs;
 pub mod lang;
 pub mod matching;
 pub mod pipeline;

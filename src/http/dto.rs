@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::jobs::RunStatus;
+use crate::pipeline::FileError;
 use crate::record::Record;
 use crate::search::{Hit, SearchResponse};
 
@@ -126,4 +128,107 @@ pub struct HealthDto {
     pub status: &'static str,
     /// Searchable documents.
     pub documents: u64,
+}
+
+/// `POST /ingest` (202).
+#[derive(Serialize)]
+pub struct IngestStartedDto {
+    /// The id of the run that started.
+    pub run_id: u64,
+    /// Always `running`.
+    pub state: &'static str,
+}
+
+/// `GET /ingest/status`: the current or last run, or `idle` before the first.
+#[derive(Serialize)]
+pub struct IngestStatusDto {
+    run_id: Option<u64>,
+    state: &'static str,
+    trigger: Option<&'static str>,
+    started: Option<String>,
+    finished: Option<String>,
+    files_total: usize,
+    files_done: usize,
+    counts: Option<IngestCountsDto>,
+    errors: Vec<FileErrorDto>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct IngestCountsDto {
+    files_read: usize,
+    added: usize,
+    updated: usize,
+    unchanged: usize,
+    deleted: usize,
+    failed: usize,
+    skipped: usize,
+    documents_indexed: usize,
+    documents_total: u64,
+    elapsed_ms: u128,
+}
+
+#[derive(Serialize)]
+struct FileErrorDto {
+    source: String,
+    reason: String,
+}
+
+impl From<&FileError> for FileErrorDto {
+    fn from(err: &FileError) -> Self {
+        FileErrorDto {
+            source: err.source.clone(),
+            reason: err.reason.clone(),
+        }
+    }
+}
+
+fn rfc3339(time: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+impl From<Option<RunStatus>> for IngestStatusDto {
+    fn from(status: Option<RunStatus>) -> Self {
+        let Some(run) = status else {
+            return IngestStatusDto {
+                run_id: None,
+                state: "idle",
+                trigger: None,
+                started: None,
+                finished: None,
+                files_total: 0,
+                files_done: 0,
+                counts: None,
+                errors: Vec::new(),
+                error: None,
+            };
+        };
+        IngestStatusDto {
+            run_id: Some(run.id),
+            state: run.state.as_str(),
+            trigger: Some(run.trigger.as_str()),
+            started: Some(rfc3339(run.started)),
+            finished: run.finished.map(rfc3339),
+            files_total: run.files_total,
+            files_done: run.files_done,
+            errors: run
+                .report
+                .as_ref()
+                .map(|r| r.failed.iter().map(FileErrorDto::from).collect())
+                .unwrap_or_default(),
+            counts: run.report.map(|r| IngestCountsDto {
+                files_read: r.files_read,
+                added: r.added,
+                updated: r.updated,
+                unchanged: r.unchanged,
+                deleted: r.deleted,
+                failed: r.failed.len(),
+                skipped: r.skipped,
+                documents_indexed: r.documents_indexed,
+                documents_total: r.documents_total,
+                elapsed_ms: r.elapsed.as_millis(),
+            }),
+            error: run.error,
+        }
+    }
 }

@@ -16,6 +16,12 @@ pub enum ApiError {
     BadRequest(String),
     /// Nothing has this id or path (404).
     NotFound(String),
+    /// The request lacks valid credentials (401).
+    Unauthorized(String),
+    /// The endpoint is switched off in this server's configuration (403).
+    Disabled(String),
+    /// The request conflicts with work in progress (409).
+    Conflict(String),
     /// Our failure (500): the detail is logged, the caller gets a vague message.
     Internal(String),
 }
@@ -51,6 +57,18 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(message) => {
                 (StatusCode::NOT_FOUND, "not_found", message.as_str(), None)
             }
+            ApiError::Unauthorized(message) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                message.as_str(),
+                None,
+            ),
+            ApiError::Disabled(message) => {
+                (StatusCode::FORBIDDEN, "disabled", message.as_str(), None)
+            }
+            ApiError::Conflict(message) => {
+                (StatusCode::CONFLICT, "conflict", message.as_str(), None)
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -68,7 +86,14 @@ impl IntoResponse for ApiError {
                 parameter,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 

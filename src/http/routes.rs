@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
-use crate::http::dto::{DocumentDto, HealthDto, SearchResponseDto};
+use crate::http::dto::{
+    DocumentDto, HealthDto, IngestStartedDto, IngestStatusDto, SearchResponseDto,
+};
 use crate::http::errors::ApiError;
+use crate::jobs::{Jobs, Trigger};
 use crate::search::{SearchEngine, SearchRequest};
 
 /// What every handler shares.
@@ -18,6 +22,28 @@ use crate::search::{SearchEngine, SearchRequest};
 pub struct AppState {
     /// The search backend.
     pub engine: Arc<dyn SearchEngine>,
+    /// Ingest runs, when this server can ingest.
+    pub jobs: Option<Jobs>,
+    /// The bearer token `POST /ingest` requires; without one the endpoint is disabled.
+    pub admin_token: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// A search-only state: no ingest endpoints.
+    pub fn new(engine: Arc<dyn SearchEngine>) -> AppState {
+        AppState {
+            engine,
+            jobs: None,
+            admin_token: None,
+        }
+    }
+
+    /// Enables `GET /ingest/status`, and `POST /ingest` when `admin_token` is set.
+    pub fn with_jobs(mut self, jobs: Jobs, admin_token: Option<String>) -> AppState {
+        self.jobs = Some(jobs);
+        self.admin_token = admin_token.filter(|t| !t.is_empty()).map(Arc::from);
+        self
+    }
 }
 
 /// The whole API.
@@ -26,6 +52,8 @@ pub fn app(state: AppState) -> Router {
         .route("/search", get(search))
         .route("/documents/{id}", get(document))
         .route("/health", get(health))
+        .route("/ingest", post(start_ingest))
+        .route("/ingest/status", get(ingest_status))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -64,6 +92,65 @@ async fn health(State(state): State<AppState>) -> Json<HealthDto> {
     })
 }
 
+async fn start_ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<IngestStartedDto>), ApiError> {
+    let (Some(jobs), Some(token)) = (&state.jobs, &state.admin_token) else {
+        return Err(ApiError::Disabled(
+            "POST /ingest is disabled: start the server with LABSEARCH_ADMIN_TOKEN set".to_string(),
+        ));
+    };
+    let offered = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match offered {
+        Some(offered) if same_secret(offered, token) => {}
+        Some(_) => {
+            return Err(ApiError::Unauthorized(
+                "the bearer token is wrong".to_string(),
+            ))
+        }
+        None => {
+            return Err(ApiError::Unauthorized(
+                "POST /ingest needs an Authorization: Bearer <LABSEARCH_ADMIN_TOKEN> header"
+                    .to_string(),
+            ))
+        }
+    }
+    let run_id = jobs.start(Trigger::Request).map_err(|running| {
+        ApiError::Conflict(format!(
+            "{running}; see GET /ingest/status and try again when it has finished"
+        ))
+    })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(IngestStartedDto {
+            run_id,
+            state: "running",
+        }),
+    ))
+}
+
+/// Compares without stopping at the first differing byte, so timing says nothing about how
+/// much of a guess was right.
+fn same_secret(offered: &str, expected: &str) -> bool {
+    let (a, b) = (offered.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn ingest_status(State(state): State<AppState>) -> Result<Json<IngestStatusDto>, ApiError> {
+    let jobs = state.jobs.as_ref().ok_or_else(|| {
+        ApiError::NotFound("this server does not ingest; see GET /search".to_string())
+    })?;
+    Ok(Json(jobs.status().into()))
+}
+
 async fn not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint; see GET /search, /documents/{id}, /health".to_string())
+    ApiError::NotFound(
+        "no such endpoint; see GET /search, /documents/{id}, /health, /ingest/status and POST /ingest"
+            .to_string(),
+    )
 }

@@ -175,10 +175,12 @@ impl LabIndex {
     }
 
     /// The content hash of every file in the index, by file id.
+    ///
+    /// Each segment's two dictionaries are streamed once, in order: looking terms up one by
+    /// one would decompress a dictionary block per document, which dominated no-op ingests.
     pub fn file_hashes(&self) -> Result<HashMap<String, String>, IndexError> {
         let searcher = self.reader.searcher();
         let mut hashes = HashMap::new();
-        let (mut file_id, mut hash) = (String::new(), String::new());
         for segment in searcher.segment_readers() {
             let fast = segment.fast_fields();
             let (Some(ids), Some(hash_column)) = (
@@ -187,18 +189,20 @@ impl LabIndex {
             ) else {
                 continue;
             };
+            let id_terms = all_terms(&ids)?;
+            let hash_terms = all_terms(&hash_column)?;
             for doc in segment.doc_ids_alive() {
                 let (Some(id_ord), Some(hash_ord)) =
                     (ids.term_ords(doc).next(), hash_column.term_ords(doc).next())
                 else {
                     continue;
                 };
-                ids.ord_to_str(id_ord, &mut file_id)
-                    .map_err(TantivyError::from)?;
-                hash_column
-                    .ord_to_str(hash_ord, &mut hash)
-                    .map_err(TantivyError::from)?;
-                hashes.insert(file_id.clone(), hash.clone());
+                if let (Some(id), Some(hash)) = (
+                    id_terms.get(id_ord as usize),
+                    hash_terms.get(hash_ord as usize),
+                ) {
+                    hashes.insert(id.clone(), hash.clone());
+                }
             }
         }
         Ok(hashes)
@@ -260,6 +264,17 @@ impl LabIndex {
             organisation: optional(f.organisation),
         }
     }
+}
+
+/// Every term of a fast-field dictionary, in ordinal order.
+fn all_terms(column: &tantivy::columnar::StrColumn) -> Result<Vec<String>, IndexError> {
+    let dictionary = column.dictionary();
+    let mut stream = dictionary.stream().map_err(TantivyError::from)?;
+    let mut terms = Vec::with_capacity(dictionary.num_terms());
+    while stream.advance() {
+        terms.push(String::from_utf8_lossy(stream.key()).into_owned());
+    }
+    Ok(terms)
 }
 
 fn lock_error(err: TantivyError, dir: &Path) -> IndexError {

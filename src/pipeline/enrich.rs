@@ -10,7 +10,7 @@ use crate::lang::Lang;
 use crate::vocab::Gazetteer;
 
 /// The years labsearch recognises as years rather than other numbers.
-const YEARS: std::ops::RangeInclusive<u16> = 1990..=2035;
+pub const YEARS: std::ops::RangeInclusive<u16> = 1990..=2035;
 
 /// A range wider than this many years is read as two separate years, not a span.
 const MAX_SPAN: u16 = 10;

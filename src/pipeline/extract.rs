@@ -1,5 +1,12 @@
-//! Bytes to text: decoding, the title, and the body. No language, no index.
+//! Bytes to text: decoding and format-specific extraction (plain text, Markdown with front
+//! matter, HTML, JSON, NDJSON, PDF), plus the title rule. No language, no index.
 
+use std::panic::AssertUnwindSafe;
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+use scraper::{Html, Node};
+
+use crate::pipeline::meta::{self, MetaError, Metadata};
 use crate::pipeline::read::Format;
 
 /// Why a file yielded no text.
@@ -17,11 +24,54 @@ pub enum ExtractError {
     /// The file holds no words.
     #[error("empty: no text to index")]
     Empty,
+    /// Declared metadata (front matter, JSON fields) is unusable.
+    #[error("{0}")]
+    Meta(#[from] MetaError),
+    /// The PDF could not be parsed.
+    #[error("unreadable PDF: {0}")]
+    Pdf(String),
+    /// The PDF parsed but has no text layer (a scan, or images only).
+    #[error("PDF has no text layer (scanned or image-only?)")]
+    NoTextLayer,
+    /// Every line of an NDJSON file failed; the lines are reported one by one.
+    #[error("no valid line")]
+    NoValidLine,
 }
 
-/// The text of one document.
+/// One document's text before it is cleaned, split into entries and titled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extracted {
+    /// The text, lines separated by `\n`.
+    pub text: String,
+    /// A title the format gives (`<title>`, a JSON `title`), used when the text is not split.
+    pub title: Option<String>,
+    /// What the document declares about itself.
+    pub meta: Metadata,
+    /// For NDJSON: the 1-based line the document came from.
+    pub line: Option<usize>,
+}
+
+/// Everything one file yielded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extraction {
+    /// The documents.
+    pub docs: Vec<Extracted>,
+    /// Parts that failed while the rest went in: (location such as `:7`, cause).
+    pub errors: Vec<(String, String)>,
+}
+
+impl Extraction {
+    fn one(doc: Extracted) -> Extraction {
+        Extraction {
+            docs: vec![doc],
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// A title and the body without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Titled {
     /// The title: the first meaningful line.
     pub title: String,
     /// The text without the title line.
@@ -31,14 +81,25 @@ pub struct Extracted {
 /// Titles longer than this are cut at a word boundary.
 const MAX_TITLE_CHARS: usize = 120;
 
-/// Extracts title and body from the bytes of a file of `format`.
-pub fn extract(format: Format, bytes: &[u8]) -> Result<Extracted, ExtractError> {
-    let text = decode(bytes)?;
-    let text = match format {
-        Format::Text => text.to_string(),
-        Format::Markdown => text.to_string(),
-    };
-    split_title(&text, format)
+/// Extracts the documents of the bytes of a file of `format`.
+pub fn extract(format: Format, bytes: &[u8]) -> Result<Extraction, ExtractError> {
+    match format {
+        Format::Text => Ok(Extraction::one(plain(decode(bytes)?.to_string()))),
+        Format::Markdown => markdown(decode(bytes)?).map(Extraction::one),
+        Format::Html => html(decode(bytes)?).map(Extraction::one),
+        Format::Json => json(decode(bytes)?).map(Extraction::one),
+        Format::Ndjson => ndjson(decode(bytes)?),
+        Format::Pdf => pdf(bytes).map(Extraction::one),
+    }
+}
+
+fn plain(text: String) -> Extracted {
+    Extracted {
+        text,
+        title: None,
+        meta: Metadata::default(),
+        line: None,
+    }
 }
 
 /// Decodes UTF-8, dropping a byte-order mark.
@@ -52,14 +113,288 @@ pub fn decode(bytes: &[u8]) -> Result<&str, ExtractError> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
+/// Markdown: YAML front matter (between `---` lines) is metadata; the rest is rendered to
+/// plain text, one block per paragraph.
+fn markdown(text: &str) -> Result<Extracted, ExtractError> {
+    let (front, rest) = split_front_matter(text);
+    let meta = match front {
+        Some(yaml) => meta::parse_yaml("front matter", yaml)?,
+        None => Metadata::default(),
+    };
+    let mut out = String::new();
+    for event in Parser::new(rest) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Item) => out.push('\n'),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_)
+                | TagEnd::TableRow
+                | TagEnd::TableHead,
+            ) => out.push_str("\n\n"),
+            Event::End(TagEnd::TableCell) => out.push(' '),
+            _ => {}
+        }
+    }
+    Ok(Extracted {
+        text: out.trim().to_string(),
+        title: meta.title.clone(),
+        meta,
+        line: None,
+    })
+}
+
+fn split_front_matter(text: &str) -> (Option<&str>, &str) {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
+        return (None, text);
+    };
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "---" || line.trim_end() == "..." {
+            return (Some(&rest[..offset]), &rest[offset + line.len()..]);
+        }
+        offset += line.len();
+    }
+    (None, text)
+}
+
+/// Elements whose text is never content.
+const SKIPPED: &[&str] = &[
+    "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template", "svg",
+    "head", "button", "select", "iframe",
+];
+
+/// Elements that end a line of text.
+const BLOCKS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "blockquote",
+    "pre",
+    "figure",
+    "figcaption",
+    "br",
+    "hr",
+    "time",
+];
+
+/// HTML: the text of `<main>` (or `<article>`, or `<body>`) without scripts, styles and page
+/// chrome; `<title>`, `<html lang>` and `<meta name=description|author|date|keywords>`.
+fn html(text: &str) -> Result<Extracted, ExtractError> {
+    let document = Html::parse_document(text);
+    let mut meta = Metadata::default();
+    let mut lang = None;
+    let mut title = None;
+    let (mut description, mut keywords) = (None, None);
+    let mut date = None;
+    for node in document.tree.root().descendants() {
+        let Node::Element(element) = node.value() else {
+            continue;
+        };
+        match element.name() {
+            "html" => lang = element.attr("lang").map(str::to_string),
+            "title" if title.is_none() => {
+                title = Some(collapse(&text_of(node)));
+            }
+            "meta" => {
+                let name = element
+                    .attr("name")
+                    .or_else(|| element.attr("property"))
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let content = element.attr("content").map(collapse);
+                match name.as_str() {
+                    "description" | "og:description" if description.is_none() => {
+                        description = content
+                    }
+                    "author" => meta.organisation = content.filter(|c| !c.is_empty()),
+                    "date" | "dcterms.date" | "article:published_time" if date.is_none() => {
+                        date = content
+                    }
+                    "keywords" => keywords = content,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    // Metadata from the page is a hint: a date or language we cannot read is dropped rather
+    // than failing a page that is otherwise fine.
+    meta.published = date.as_deref().and_then(meta::iso_date);
+    meta.lang = lang
+        .as_deref()
+        .and_then(|l| l.split(['-', '_']).next())
+        .and_then(|l| l.parse().ok());
+    let root = ["main", "article", "body"]
+        .iter()
+        .find_map(|name| {
+            document
+                .tree
+                .root()
+                .descendants()
+                .find(|n| matches!(n.value(), Node::Element(e) if e.name() == *name))
+        })
+        .unwrap_or(document.tree.root());
+    let mut out = String::new();
+    collect_text(root, &mut out);
+    let mut body = tidy_lines(&out);
+    if let Some(description) = description.filter(|d| !d.is_empty() && !body.contains(d.as_str())) {
+        body = format!("{description}\n\n{body}");
+    }
+    if let Some(keywords) = keywords.filter(|k| !k.is_empty()) {
+        body = format!("{body}\n\n{keywords}");
+    }
+    let title = title.filter(|t| !t.is_empty());
+    Ok(Extracted {
+        text: body,
+        title,
+        meta,
+        line: None,
+    })
+}
+
+fn text_of(node: ego_tree::NodeRef<'_, Node>) -> String {
+    let mut out = String::new();
+    collect_text(node, &mut out);
+    out
+}
+
+fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+    match node.value() {
+        Node::Text(text) => out.push_str(text),
+        Node::Element(element) => {
+            let name = element.name();
+            if SKIPPED.contains(&name) && node.parent().is_some() {
+                return;
+            }
+            let block = BLOCKS.contains(&name);
+            if block {
+                out.push('\n');
+            }
+            for child in node.children() {
+                collect_text(child, out);
+            }
+            if block {
+                out.push('\n');
+            }
+        }
+        _ => {
+            for child in node.children() {
+                collect_text(child, out);
+            }
+        }
+    }
+}
+
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Collapses spaces in each line and keeps at most one blank line between lines.
+fn tidy_lines(text: &str) -> String {
+    let mut out = String::new();
+    let mut blank = true;
+    for line in text.lines() {
+        let line = collapse(line);
+        if line.is_empty() {
+            if !blank {
+                out.push('\n');
+            }
+            blank = true;
+            continue;
+        }
+        out.push_str(&line);
+        out.push('\n');
+        blank = false;
+    }
+    out.trim().to_string()
+}
+
+/// JSON: one document.
+fn json(text: &str) -> Result<Extracted, ExtractError> {
+    let (meta, body) = meta::parse_json("JSON", text)?;
+    Ok(Extracted {
+        text: body,
+        title: meta.title.clone(),
+        meta,
+        line: None,
+    })
+}
+
+/// NDJSON: one document per non-blank line; a bad line is reported and the others go in.
+fn ndjson(text: &str) -> Result<Extraction, ExtractError> {
+    let mut extraction = Extraction::default();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let number = i + 1;
+        match meta::parse_json("JSON", line) {
+            Ok((meta, body)) => extraction.docs.push(Extracted {
+                text: body,
+                title: meta.title.clone(),
+                meta,
+                line: Some(number),
+            }),
+            Err(err) => extraction
+                .errors
+                .push((format!(":{number}"), err.to_string())),
+        }
+    }
+    match (extraction.docs.is_empty(), extraction.errors.is_empty()) {
+        (true, true) => Err(ExtractError::Empty),
+        (true, false) => Err(ExtractError::NoValidLine),
+        _ => Ok(extraction),
+    }
+}
+
+/// PDF: the text layer. The parser may panic on malformed files; that is caught and reported
+/// as this file's failure.
+fn pdf(bytes: &[u8]) -> Result<Extracted, ExtractError> {
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        pdf_extract::extract_text_from_mem(bytes)
+    }));
+    let text = match result {
+        Ok(Ok(text)) => text,
+        Ok(Err(err)) => return Err(ExtractError::Pdf(err.to_string())),
+        Err(_) => return Err(ExtractError::Pdf("the PDF parser gave up".to_string())),
+    };
+    let text = tidy_lines(&text);
+    if text.chars().filter(|c| c.is_alphabetic()).count() < 3 {
+        return Err(ExtractError::NoTextLayer);
+    }
+    Ok(plain(text))
+}
+
 /// Splits `text` into the first meaningful line (the title) and the rest.
-fn split_title(text: &str, format: Format) -> Result<Extracted, ExtractError> {
+pub fn split_title(text: &str) -> Result<Titled, ExtractError> {
     let lines: Vec<&str> = text.lines().collect();
     for (i, line) in lines.iter().enumerate() {
-        let candidate = match format {
-            Format::Markdown => line.trim().trim_start_matches('#').trim(),
-            Format::Text => line.trim(),
-        };
+        let candidate = line.trim().trim_start_matches('#').trim();
         if !is_meaningful(candidate) {
             continue;
         }
@@ -72,7 +407,7 @@ fn split_title(text: &str, format: Format) -> Result<Extracted, ExtractError> {
             .filter(|(j, _)| Some(*j) != skip)
             .map(|(_, l)| *l)
             .collect();
-        return Ok(Extracted {
+        return Ok(Titled {
             title,
             body: body.join("\n").trim().to_string(),
         });
@@ -120,27 +455,107 @@ fn shorten(line: &str) -> String {
 mod tests {
     use super::*;
 
+    fn one(format: Format, bytes: &[u8]) -> Extracted {
+        let mut extraction = extract(format, bytes).unwrap();
+        assert!(extraction.errors.is_empty(), "{:?}", extraction.errors);
+        assert_eq!(extraction.docs.len(), 1);
+        extraction.docs.remove(0)
+    }
+
     #[test]
     fn the_title_is_the_first_meaningful_line() {
-        let doc = extract(
-            Format::Text,
-            "29 april 2019\n\nVilken resa vi gör!\n\nText.".as_bytes(),
-        )
-        .unwrap();
+        let doc = split_title("29 april 2019\n\nVilken resa vi gör!\n\nText.").unwrap();
         assert_eq!(doc.title, "Vilken resa vi gör!");
         assert_eq!(doc.body, "29 april 2019\n\n\nText.");
     }
 
     #[test]
-    fn markdown_headings_lose_their_hashes() {
-        let doc = extract(Format::Markdown, b"# Kundresan i Malm\xc3\xb6\n\nBody").unwrap();
-        assert_eq!(doc.title, "Kundresan i Malmö");
+    fn markdown_is_rendered_to_text_with_front_matter_as_metadata() {
+        let doc = one(
+            Format::Markdown,
+            "---\ntitle: Kundresan\ncountry: SE\nyear: 2021\n---\n# Kundresan i Malm\u{f6}\n\nVi *testade* [kundresan](http://x).\n\n- ett\n- tv\u{e5}\n".as_bytes(),
+        );
+        assert_eq!(doc.title.as_deref(), Some("Kundresan"));
+        assert_eq!(doc.meta.country.as_deref(), Some("SE"));
+        assert_eq!(doc.meta.years, Some(vec![2021]));
+        assert!(
+            doc.text
+                .starts_with("Kundresan i Malmö\n\nVi testade kundresan."),
+            "{}",
+            doc.text
+        );
+        assert!(
+            !doc.text.contains('*') && !doc.text.contains("http"),
+            "{}",
+            doc.text
+        );
+        let titled = split_title(&one(Format::Markdown, b"# Rubrik\n\nText").text).unwrap();
+        assert_eq!(titled.title, "Rubrik");
+    }
+
+    #[test]
+    fn html_keeps_the_main_text_and_reads_head_metadata() {
+        let page = r#"<!doctype html><html lang="nb-NO"><head><title>Tjenestedesign i Bærum</title>
+            <meta name="description" content="Om en workshop."><meta name="date" content="2020-10-07T10:00:00Z">
+            <meta name="author" content="Bærum kommune"><style>p { color: red }</style></head>
+            <body><header>Hovedmeny</header><nav><a href="/">Hjem</a></nav>
+            <main><h1>Workshop</h1><p>Vi testet <b>tjenestedesign</b>.</p><script>var x = "skjult";</script>
+            <aside>Relaterte saker</aside><form>Søk</form></main><footer>Kontakt oss</footer></body></html>"#;
+        let doc = one(Format::Html, page.as_bytes());
+        assert_eq!(doc.title.as_deref(), Some("Tjenestedesign i Bærum"));
+        assert_eq!(doc.meta.lang, Some(crate::lang::Lang::Nb));
+        assert_eq!(doc.meta.published.as_deref(), Some("2020-10-07"));
+        assert_eq!(doc.meta.organisation.as_deref(), Some("Bærum kommune"));
+        assert_eq!(
+            doc.text,
+            "Om en workshop.\n\nWorkshop\n\nVi testet tjenestedesign."
+        );
+    }
+
+    #[test]
+    fn json_and_ndjson_documents() {
+        let doc = one(
+            Format::Json,
+            br#"{"title": "T", "body": "B text", "country": "fi", "years": [2020], "url": "https://a.fi/x"}"#,
+        );
+        assert_eq!(
+            (doc.title.as_deref(), doc.text.as_str()),
+            (Some("T"), "B text")
+        );
+        assert_eq!(doc.meta.country.as_deref(), Some("FI"));
+        let extraction = extract(
+            Format::Ndjson,
+            b"{\"body\": \"one\"}\n\n{\"body\": \"two\", \"year\": 1200}\nnot json\n{\"body\": \"four\"}\n",
+        )
+        .unwrap();
+        let lines: Vec<Option<usize>> = extraction.docs.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [Some(1), Some(5)]);
+        assert_eq!(extraction.errors.len(), 2);
+        assert_eq!(extraction.errors[0].0, ":3");
+        assert!(
+            extraction.errors[0].1.contains("field `year`"),
+            "{:?}",
+            extraction.errors
+        );
+        assert_eq!(extraction.errors[1].0, ":4");
+        assert_eq!(
+            extract(Format::Ndjson, b"nope\n"),
+            Err(ExtractError::NoValidLine)
+        );
+    }
+
+    #[test]
+    fn a_pdf_without_a_text_layer_is_named() {
+        assert!(matches!(
+            extract(Format::Pdf, b"%PDF-1.4 garbage"),
+            Err(ExtractError::Pdf(_))
+        ));
     }
 
     #[test]
     fn a_long_first_line_is_cut_and_kept_in_the_body() {
         let line = "Onsdag 7. oktober gjennomførte Bærum kommune, i sammen med Madrid og Høgskolen i Innlandet, en digital workshop. Dette var en liten del.";
-        let doc = extract(Format::Text, line.as_bytes()).unwrap();
+        let doc = split_title(line).unwrap();
         assert!(doc.title.ends_with('…'));
         assert!(doc.title.chars().count() <= MAX_TITLE_CHARS + 1);
         assert_eq!(doc.body, line);
@@ -153,9 +568,6 @@ mod tests {
             Err(ExtractError::InvalidUtf8 { offset: 3 })
         );
         assert_eq!(extract(Format::Text, b"a\0b"), Err(ExtractError::Binary));
-        assert_eq!(
-            extract(Format::Text, b"  \n 12 \n"),
-            Err(ExtractError::Empty)
-        );
+        assert_eq!(split_title("  \n 12 \n"), Err(ExtractError::Empty));
     }
 }

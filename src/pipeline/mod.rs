@@ -4,24 +4,30 @@
 //! Architecture invariant: the pipeline knows nothing of HTTP. It reports per-file failures in
 //! its [`IngestReport`] and goes on; only a failure of the whole run is an `Err`.
 
+pub mod boilerplate;
 pub mod enrich;
+pub mod entries;
 pub mod extract;
+pub mod meta;
 pub mod read;
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::index::analyzers::Analyzers;
 use crate::index::{IndexError, LabIndex};
-use crate::lang;
+use crate::lang::{self, Lang};
 use crate::matching::TermMatcher;
 use crate::record::Record;
 use crate::vocab::{VocabError, Vocabulary};
+use boilerplate::Boilerplate;
 use enrich::NameMatcher;
-use extract::Extracted;
-use read::SourceFile;
+use meta::Metadata;
+use read::{Format, SourceFile};
 
-/// A failure of the whole run: nothing was committed.
+/// A failure of the whole run. Batches committed before it stay committed; the next run
+/// finishes the job.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The data directory cannot be read.
@@ -32,7 +38,7 @@ pub enum IngestError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A vocabulary is broken.
+    /// A vocabulary (or the boilerplate rules) is broken.
     #[error(transparent)]
     Vocabulary(#[from] VocabError),
     /// The index refused (locked, incompatible, or failing).
@@ -40,10 +46,10 @@ pub enum IngestError {
     Index(#[from] IndexError),
 }
 
-/// One file that could not be indexed, and why.
+/// One file (or one line of a file) that could not be indexed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileError {
-    /// Path relative to the data directory.
+    /// Path relative to the data directory, with `:line` for one line of an NDJSON file.
     pub source: String,
     /// The cause, as a sentence.
     pub reason: String,
@@ -70,17 +76,84 @@ pub struct IngestReport {
     pub documents_total: u64,
     /// Bytes of the files that were (re-)indexed.
     pub bytes_indexed: u64,
-    /// Files that failed, with the reason each.
+    /// Commits made (one per batch).
+    pub commits: usize,
+    /// Files (or lines) that failed, with the reason each.
     pub failed: Vec<FileError>,
     /// Wall time of the run.
     pub elapsed: Duration,
 }
 
+/// Default for [`IngestOptions::max_file_size`]: 20 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 20 * 1024 * 1024;
+
+/// Default for [`IngestOptions::batch_files`].
+pub const DEFAULT_BATCH_FILES: usize = 2000;
+
+/// Default for [`IngestOptions::batch_time`].
+pub const DEFAULT_BATCH_TIME: Duration = Duration::from_secs(5);
+
 /// Options of one run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Re-index every file, whether it changed or not.
     pub full: bool,
+    /// Files larger than this many bytes are reported and skipped.
+    pub max_file_size: u64,
+    /// Commit after this many changed files...
+    pub batch_files: usize,
+    /// ...or after this much time with uncommitted changes, whichever comes first.
+    pub batch_time: Duration,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            full: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            batch_files: DEFAULT_BATCH_FILES,
+            batch_time: DEFAULT_BATCH_TIME,
+        }
+    }
+}
+
+/// Where a run reports its progress. The pipeline calls it; what it shows (a terminal bar, log
+/// lines, a status endpoint) is the caller's business.
+pub trait Progress {
+    /// The run found `files` document files of `bytes` bytes in all.
+    fn start(&mut self, files: usize, bytes: u64) {
+        let _ = (files, bytes);
+    }
+    /// One more file (of `bytes` bytes) was handled, whatever the outcome.
+    fn advance(&mut self, bytes: u64) {
+        let _ = bytes;
+    }
+    /// A batch was committed; the index now holds `documents` documents.
+    fn committed(&mut self, documents: u64) {
+        let _ = documents;
+    }
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What the enricher is told about one document besides its text.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentParts {
+    /// Record id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// The language of the page it comes from, if known.
+    pub lang: Option<Lang>,
+    /// The entry's own date, for an entry of a split page.
+    pub published: Option<String>,
+    /// Declared metadata; overrides inference.
+    pub meta: Metadata,
 }
 
 /// Turns one file's bytes into records: extraction, language, metadata.
@@ -105,64 +178,95 @@ impl Enricher {
         }
     }
 
-    /// Builds the record of an extracted document.
-    pub fn enrich(&mut self, file: &SourceFile, content_hash: &str, doc: Extracted) -> Record {
+    /// Builds the record of one document: declared metadata wins over inference.
+    pub fn enrich(&mut self, file: &SourceFile, content_hash: &str, doc: DocumentParts) -> Record {
         let full_text = format!("{}\n{}", doc.title, doc.body);
-        let lang = lang::detect(&full_text);
+        let meta = doc.meta;
+        let lang = meta
+            .lang
+            .or(doc.lang)
+            .unwrap_or_else(|| lang::detect(&full_text));
         let tokens = self.analyzers.tokens(lang, &full_text);
         let names = self.names.names(&full_text, lang);
-        let mut years = enrich::years(&full_text);
-        let published = enrich::published(&full_text).or_else(|| {
-            let date = enrich::weekday_date(&full_text, &years)?;
-            // The year a weekday fixes is a year the text is about.
-            if let Ok(year) = date[..4].parse::<u16>() {
-                if let Err(at) = years.binary_search(&year) {
-                    years.insert(at, year);
-                }
+        let mut years = meta.years.unwrap_or_else(|| enrich::years(&full_text));
+        let published = meta
+            .published
+            .or(doc.published)
+            .or_else(|| enrich::published(&full_text))
+            .or_else(|| enrich::weekday_date(&full_text, &years));
+        // The year of the publication date (given, or fixed by a weekday) is a year the text
+        // is about.
+        if let Some(year) = published.as_deref().and_then(|p| p[..4].parse().ok()) {
+            if enrich::YEARS.contains(&year) && !years.contains(&year) {
+                years.push(year);
+                years.sort_unstable();
             }
-            Some(date)
-        });
+        }
         Record {
-            id: file.file_id(),
+            id: doc.id,
             file_id: file.file_id(),
             source: file.relative.clone(),
             content_hash: content_hash.to_string(),
-            methods: self.methods.matches(lang, &tokens),
+            methods: meta
+                .methods
+                .unwrap_or_else(|| self.methods.matches(lang, &tokens)),
             concepts: self.concepts.matches(lang, &tokens),
             years,
             published,
-            country: names.country,
-            organisation: names.organisation,
-            url: None,
+            country: meta.country.or(names.country),
+            organisation: meta.organisation.or(names.organisation),
+            url: meta.url,
             lang,
-            title: doc.title,
+            title: meta.title.unwrap_or(doc.title),
             body: doc.body,
         }
     }
 }
 
+/// Bumped when extraction or cleaning changes, so the next ingest re-indexes every file.
+const PIPELINE_VERSION: &str = "labsearch-pipeline-2";
+
 /// Brings `index` up to date with the files under `data_dir`: new and changed files are
-/// (re-)indexed, deleted files removed, unchanged files skipped. All changes land in one
-/// commit, so a crash leaves the index as it was before the run.
+/// (re-)indexed, deleted files removed, unchanged files skipped.
 pub fn ingest(
     index: &LabIndex,
     data_dir: &Path,
     options: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
+    ingest_with_progress(index, data_dir, options, &mut NoProgress)
+}
+
+/// [`ingest`], reporting progress to `progress`.
+///
+/// Changes are committed in batches (every [`IngestOptions::batch_files`] changed files or
+/// [`IngestOptions::batch_time`]), each batch atomically. A file's documents are replaced
+/// within one batch, so a crash leaves every file either at its old or its new state; the
+/// next run sees the files of lost batches as changed and finishes the job. Deletions of
+/// vanished files go in the last commit.
+pub fn ingest_with_progress(
+    index: &LabIndex,
+    data_dir: &Path,
+    options: &IngestOptions,
+    progress: &mut dyn Progress,
+) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
+    // The lock first: a second ingest is refused before it does any work.
+    let mut writer = index.writer()?;
     let vocabulary = Vocabulary::load(data_dir)?;
+    let rules = Boilerplate::load(data_dir)?;
     let mut enricher = Enricher::new(&vocabulary);
     let walk = read::walk(data_dir).map_err(|source| IngestError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     })?;
-    let mut writer = index.writer()?;
     let mut known = if options.full {
         writer.delete_all()?;
         Default::default()
     } else {
         index.file_hashes()?
     };
+    let salt = format!("{PIPELINE_VERSION}\n{}\n", rules.fingerprint());
+    let mut repeated = RepeatedLines::new(&walk.files, options.max_file_size);
 
     let mut report = IngestReport {
         files_read: walk.files.len(),
@@ -173,47 +277,286 @@ pub fn ingest(
         tracing::warn!(%source, %reason, "cannot read");
         report.failed.push(FileError { source, reason });
     }
+    progress.start(walk.files.len(), walk.files.iter().map(|f| f.size).sum());
+    let mut batch = Batch {
+        pending: 0,
+        since: Instant::now(),
+        dirty: options.full,
+    };
     for file in &walk.files {
+        progress.advance(file.size);
         let file_id = file.file_id();
         let previous = known.remove(&file_id);
-        let bytes = match std::fs::read(&file.path) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                fail(&mut report, file, err.to_string());
+        let outcome = read_file(file, options.max_file_size).and_then(|(bytes, sidecar)| {
+            let hash = content_hash(&salt, &bytes, sidecar.as_deref());
+            if previous.as_deref() == Some(hash.as_str()) {
+                return Ok(None);
+            }
+            let (records, errors) = documents(
+                file,
+                &bytes,
+                sidecar.as_deref(),
+                &hash,
+                &rules,
+                &mut repeated,
+                &mut enricher,
+            )?;
+            Ok(Some((records, errors, bytes.len())))
+        });
+        match outcome {
+            Ok(None) => {
+                report.unchanged += 1;
                 continue;
             }
-        };
-        let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
-        if previous.as_deref() == Some(hash.as_str()) {
-            report.unchanged += 1;
-            continue;
-        }
-        let records = match extract::extract(file.format, &bytes) {
-            Ok(doc) => vec![enricher.enrich(file, &hash, doc)],
-            Err(err) => {
+            Ok(Some((records, errors, size))) => {
+                writer.replace_file(&file_id, &records)?;
+                report.documents_indexed += records.len();
+                report.bytes_indexed += size as u64;
+                if previous.is_some() {
+                    report.updated += 1;
+                } else {
+                    report.added += 1;
+                }
+                for (location, reason) in errors {
+                    let source = format!("{}{location}", file.relative);
+                    tracing::warn!(%source, %reason, "skipped");
+                    report.failed.push(FileError { source, reason });
+                }
+            }
+            Err(reason) => {
                 // A file that no longer yields text loses its old documents too.
-                writer.delete_file(&file_id);
-                fail(&mut report, file, err.to_string());
-                continue;
+                if previous.is_some() {
+                    writer.delete_file(&file_id);
+                }
+                fail(&mut report, file, reason);
             }
-        };
-        writer.replace_file(&file_id, &records)?;
-        report.documents_indexed += records.len();
-        report.bytes_indexed += bytes.len() as u64;
-        if previous.is_some() {
-            report.updated += 1;
-        } else {
-            report.added += 1;
+        }
+        batch.pending += 1;
+        batch.dirty = true;
+        if batch.pending >= options.batch_files.max(1)
+            || batch.since.elapsed() >= options.batch_time
+        {
+            writer.commit()?;
+            report.commits += 1;
+            batch.pending = 0;
+            batch.since = Instant::now();
+            progress.committed(index.num_documents());
         }
     }
     for file_id in known.keys() {
         writer.delete_file(file_id);
         report.deleted += 1;
+        batch.dirty = true;
     }
-    writer.commit()?;
+    if batch.dirty {
+        writer.commit()?;
+        report.commits += 1;
+        progress.committed(index.num_documents());
+    }
     report.documents_total = index.num_documents();
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+struct Batch {
+    pending: usize,
+    since: Instant,
+    dirty: bool,
+}
+
+/// The bytes of a file and of its sidecar, or why they cannot be had.
+fn read_file(file: &SourceFile, max_size: u64) -> Result<(Vec<u8>, Option<String>), String> {
+    let too_large = |size: u64| {
+        format!("too large: {size} bytes, over the limit of {max_size} bytes (--max-file-size)")
+    };
+    if file.size > max_size {
+        return Err(too_large(file.size));
+    }
+    let bytes = std::fs::read(&file.path).map_err(|err| format!("cannot read: {err}"))?;
+    if bytes.len() as u64 > max_size {
+        return Err(too_large(bytes.len() as u64));
+    }
+    let sidecar_path = file.sidecar();
+    let sidecar = match std::fs::read_to_string(&sidecar_path) {
+        Ok(text) => Some(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => {
+            return Err(format!(
+                "cannot read its sidecar {}: {err}",
+                sidecar_path.display()
+            ))
+        }
+    };
+    Ok((bytes, sidecar))
+}
+
+fn content_hash(salt: &str, bytes: &[u8], sidecar: Option<&str>) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(salt.as_bytes());
+    hasher.update(bytes);
+    if let Some(sidecar) = sidecar {
+        hasher.update(b"\0sidecar\0");
+        hasher.update(sidecar.as_bytes());
+    }
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// The records of one file, and the parts of it that failed: (location such as `:7`, cause).
+type FileDocuments = (Vec<Record>, Vec<(String, String)>);
+
+/// The records of one file, and the parts of it that failed.
+#[allow(clippy::too_many_arguments)]
+fn documents(
+    file: &SourceFile,
+    bytes: &[u8],
+    sidecar: Option<&str>,
+    hash: &str,
+    rules: &Boilerplate,
+    repeated: &mut RepeatedLines,
+    enricher: &mut Enricher,
+) -> Result<FileDocuments, String> {
+    let extraction = extract::extract(file.format, bytes).map_err(|e| e.to_string())?;
+    let sidecar_meta = match sidecar {
+        Some(text) => {
+            let name = file
+                .sidecar()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Some(meta::parse_toml(&name, text).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let splittable = matches!(file.format, Format::Text | Format::Markdown | Format::Html);
+    let file_id = file.file_id();
+    let mut records = Vec::new();
+    let mut errors = extraction.errors;
+    for doc in extraction.docs {
+        let mut meta = doc.meta;
+        if let Some(over) = &sidecar_meta {
+            meta.overlay(over);
+        }
+        let text = rules.clean(&doc.text, repeated.of(file));
+        let entries = if splittable {
+            entries::split(&text)
+        } else {
+            vec![entries::Entry {
+                text,
+                published: None,
+            }]
+        };
+        let page_lang = meta.lang.or_else(|| {
+            let whole: String = entries.iter().map(|e| e.text.as_str()).collect();
+            (!whole.trim().is_empty()).then(|| lang::detect(&whole))
+        });
+        let split = entries.len() > 1;
+        for (n, entry) in entries.into_iter().enumerate() {
+            let id = match (doc.line, split) {
+                (Some(line), _) => format!("{file_id}#{line}"),
+                (None, true) => format!("{file_id}#{}", n + 1),
+                (None, false) => file_id.clone(),
+            };
+            let declared_title = if split {
+                None
+            } else {
+                meta.title.clone().or_else(|| doc.title.clone())
+            };
+            let (title, body) = match (declared_title, extract::split_title(&entry.text)) {
+                (Some(title), Ok(_)) => (title, entry.text.trim().to_string()),
+                (None, Ok(titled)) => (titled.title, titled.body),
+                (_, Err(err)) => {
+                    if split {
+                        // An entry that is only a date line carries nothing to find.
+                        continue;
+                    }
+                    let location = doc.line.map(|l| format!(":{l}")).unwrap_or_default();
+                    errors.push((location, err.to_string()));
+                    continue;
+                }
+            };
+            let mut entry_meta = meta.clone();
+            if split {
+                // Page-wide title and date belong to the page, not to each entry.
+                entry_meta.title = None;
+                entry_meta.published = None;
+            }
+            records.push(enricher.enrich(
+                file,
+                hash,
+                DocumentParts {
+                    id,
+                    title,
+                    body,
+                    lang: page_lang,
+                    published: entry.published,
+                    meta: entry_meta,
+                },
+            ));
+        }
+    }
+    if records.is_empty() {
+        // Nothing went in: the file failed as a whole, with the first cause.
+        return Err(match errors.as_slice() {
+            [] => extract::ExtractError::Empty.to_string(),
+            [(location, reason)] if location.is_empty() => reason.clone(),
+            _ => {
+                let details: Vec<String> =
+                    errors.iter().map(|(l, r)| format!("{l}: {r}")).collect();
+                format!("no document: {}", details.join("; "))
+            }
+        });
+    }
+    Ok((records, errors))
+}
+
+/// The lines repeated across the text files of each directory, computed on first use.
+struct RepeatedLines {
+    by_dir: HashMap<PathBuf, Vec<PathBuf>>,
+    max_size: u64,
+    cache: HashMap<PathBuf, HashSet<String>>,
+    none: HashSet<String>,
+}
+
+impl RepeatedLines {
+    fn new(files: &[SourceFile], max_size: u64) -> RepeatedLines {
+        let mut by_dir: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
+        for file in files {
+            if matches!(file.format, Format::Text | Format::Markdown) && file.size <= max_size {
+                if let Some(dir) = file.path.parent() {
+                    by_dir
+                        .entry(dir.to_path_buf())
+                        .or_default()
+                        .push(file.path.clone());
+                }
+            }
+        }
+        RepeatedLines {
+            by_dir,
+            max_size,
+            cache: HashMap::new(),
+            none: HashSet::new(),
+        }
+    }
+
+    fn of(&mut self, file: &SourceFile) -> &HashSet<String> {
+        let Some(dir) = file.path.parent() else {
+            return &self.none;
+        };
+        if !self.cache.contains_key(dir) {
+            let texts: Vec<String> = self
+                .by_dir
+                .get(dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|path| std::fs::read(path).ok())
+                .filter(|bytes| bytes.len() as u64 <= self.max_size)
+                .filter_map(|bytes| String::from_utf8(bytes).ok())
+                .collect();
+            let repeated = boilerplate::repeated_lines(texts.iter().map(String::as_str));
+            self.cache.insert(dir.to_path_buf(), repeated);
+        }
+        self.cache.get(dir).unwrap_or(&self.none)
+    }
 }
 
 fn fail(report: &mut IngestReport, file: &SourceFile, reason: String) {

@@ -7,8 +7,16 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     /// Plain text (`.txt`).
     Text,
-    /// Markdown (`.md`, `.markdown`).
+    /// Markdown (`.md`, `.markdown`), with optional YAML front matter.
     Markdown,
+    /// HTML (`.html`, `.htm`).
+    Html,
+    /// One JSON document (`.json`).
+    Json,
+    /// One JSON document per line (`.ndjson`, `.jsonl`).
+    Ndjson,
+    /// PDF with a text layer (`.pdf`).
+    Pdf,
 }
 
 impl Format {
@@ -18,6 +26,10 @@ impl Format {
         match ext.as_str() {
             "txt" => Some(Format::Text),
             "md" | "markdown" => Some(Format::Markdown),
+            "html" | "htm" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            "pdf" => Some(Format::Pdf),
             _ => None,
         }
     }
@@ -32,6 +44,8 @@ pub struct SourceFile {
     pub relative: String,
     /// How to extract its text.
     pub format: Format,
+    /// Size in bytes when walked.
+    pub size: u64,
 }
 
 impl SourceFile {
@@ -40,7 +54,16 @@ impl SourceFile {
     pub fn file_id(&self) -> String {
         file_id(&self.relative)
     }
+
+    /// The sidecar of this file: `name.meta.toml` beside `name.ext`.
+    pub fn sidecar(&self) -> PathBuf {
+        let stem = self.path.file_stem().unwrap_or_default().to_string_lossy();
+        self.path.with_file_name(format!("{stem}{SIDECAR_SUFFIX}"))
+    }
 }
+
+/// The ending of a sidecar metadata file.
+pub const SIDECAR_SUFFIX: &str = ".meta.toml";
 
 /// The stable id of the file at `relative` (16 hex digits of its BLAKE3 hash).
 pub fn file_id(relative: &str) -> String {
@@ -52,7 +75,7 @@ pub fn file_id(relative: &str) -> String {
 pub struct Walk {
     /// Document files, sorted by relative path.
     pub files: Vec<SourceFile>,
-    /// Files skipped for their extension.
+    /// Files skipped for their extension (sidecars are not counted: they belong to a document).
     pub skipped: usize,
     /// Entries that could not be read while walking, with the reason.
     pub errors: Vec<(String, String)>,
@@ -87,9 +110,14 @@ pub fn walk(root: &Path) -> Result<Walk, std::io::Error> {
         match Format::of(entry.path()) {
             Some(format) => found.files.push(SourceFile {
                 relative: relative_path(root, entry.path()),
+                size: entry.metadata().map(|m| m.len()).unwrap_or(0),
                 path: entry.into_path(),
                 format,
             }),
+            None if entry
+                .file_name()
+                .to_string_lossy()
+                .ends_with(SIDECAR_SUFFIX) => {}
             None => found.skipped += 1,
         }
     }
@@ -117,12 +145,15 @@ mod tests {
         std::fs::write(dir.path().join("b.txt"), "b").unwrap();
         std::fs::write(dir.path().join("sub/a.md"), "a").unwrap();
         std::fs::write(dir.path().join("c.toml"), "c").unwrap();
+        std::fs::write(dir.path().join("b.meta.toml"), "c").unwrap();
         std::fs::write(dir.path().join(".git/x.txt"), "x").unwrap();
         let walk = walk(dir.path()).unwrap();
         let names: Vec<&str> = walk.files.iter().map(|f| f.relative.as_str()).collect();
         assert_eq!(names, ["b.txt", "sub/a.md"]);
         assert_eq!(walk.skipped, 1);
         assert_eq!(walk.files[1].format, Format::Markdown);
+        assert_eq!(walk.files[0].size, 1);
+        assert_eq!(walk.files[0].sidecar(), dir.path().join("b.meta.toml"));
     }
 
     #[test]

@@ -43,9 +43,10 @@ impl SeedApp {
         let (dir, index) = index_of(seed_dir());
         SeedApp {
             _dir: dir,
-            router: app(AppState {
-                engine: Arc::new(Engine::new(index, &Vocabulary::embedded())),
-            }),
+            router: app(AppState::new(Arc::new(Engine::new(
+                index,
+                &Vocabulary::embedded(),
+            )))),
         }
     }
 
@@ -84,4 +85,161 @@ pub fn sources(response: &Value) -> Vec<String> {
 pub fn has(array: &Value, value: impl Into<Value>) -> bool {
     let value = value.into();
     array.as_array().is_some_and(|items| items.contains(&value))
+}
+
+pub mod tree;
+
+/// The `labsearch` binary under test.
+pub fn labsearch() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_labsearch"))
+}
+
+/// Searches `index` directly (no HTTP) with URL-style parameters, e.g. `"q=workshop"`.
+pub fn search(index: &LabIndex, params: &str) -> labsearch::search::SearchResponse {
+    use labsearch::search::{SearchEngine, SearchRequest};
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(params.as_bytes())
+        .into_owned()
+        .collect();
+    let request = SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .expect("valid parameters");
+    Engine::new(index.clone(), &Vocabulary::embedded())
+        .search(&request)
+        .expect("search runs")
+}
+
+/// Copies the seed corpus into a fresh temp dir.
+pub fn seed_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(seed_dir()).expect("seed dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).expect("copy");
+        }
+    }
+    dir
+}
+
+/// A one-page PDF whose text layer says `text` (Helvetica); with `None`, a page with no text.
+pub fn pdf(text: Option<&str>) -> Vec<u8> {
+    let content = match text {
+        Some(text) => format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET"),
+        None => "0 0 1 rg 72 72 200 200 re f".to_string(),
+    };
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A `labsearch serve` child process, killed when dropped, and the address it listens on.
+pub struct Server {
+    child: std::process::Child,
+    /// `127.0.0.1:port`.
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts `labsearch serve --addr 127.0.0.1:0` with `args` and `envs`, and waits until it
+    /// logs the address it listens on.
+    pub fn start(args: &[&std::ffi::OsStr], envs: &[(&str, &str)]) -> Server {
+        use std::io::BufRead;
+        let mut command = labsearch();
+        command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "labsearch=info")
+            .env_remove("LABSEARCH_ADMIN_TOKEN")
+            .stderr(std::process::Stdio::piped());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("server starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let mut addr = None;
+        for line in lines.by_ref() {
+            let line = line.expect("log line");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                addr = Some(rest.split_whitespace().next().expect("addr").to_string());
+                break;
+            }
+        }
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            addr: addr.expect("server logged its address"),
+        }
+    }
+
+    /// One HTTP/1.1 request; the status and the body.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("timeout");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\n",
+            self.addr
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response[9..12].parse().expect("status");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// `GET path` as JSON.
+    pub fn get_json(&self, path: &str) -> (u16, Value) {
+        let (status, body) = self.request("GET", path, &[]);
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|err| panic!("{path}: not JSON ({err}): {body}"));
+        (status, json)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
