@@ -1,0 +1,88 @@
+//! Issue 5: ranking rules between kinds of match, on small purpose-written corpora.
+
+mod common;
+
+use std::path::Path;
+
+use common::{index_of, search};
+
+fn corpus(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn ranked(data: &Path, params: &str) -> Vec<String> {
+    let (_dir, index) = index_of(data);
+    search(&index, params)
+        .hits
+        .into_iter()
+        .map(|hit| hit.source)
+        .collect()
+}
+
+#[test]
+fn the_whole_compound_ranks_above_its_parts() {
+    let data = corpus(&[
+        (
+            "parts.txt",
+            "Landsbyen i Bærum\n\nI landsbyen bor mange eldre med demens, og kommunen prøver nye tiltak.",
+        ),
+        (
+            "whole.txt",
+            "Ny modell i Bærum\n\nKommunen har åpnet en demenslandsby for eldre, og prøver nye tiltak.",
+        ),
+    ]);
+    assert_eq!(
+        ranked(data.path(), "q=demenslandsby"),
+        ["whole.txt", "parts.txt"]
+    );
+    // Each part alone finds the compound too.
+    assert_eq!(ranked(data.path(), "q=landsby").len(), 2);
+}
+
+#[test]
+fn exact_diacritics_rank_above_folded_ones() {
+    let data = corpus(&[
+        (
+            "folded.txt",
+            "Workshop i Goteborg\n\nVi samlades i Goteborg for att prova nya arbetssatt med invanare.",
+        ),
+        (
+            "exact.txt",
+            "Workshop i Göteborg\n\nVi samlades i Göteborg för att prova nya arbetssätt med invånare.",
+        ),
+    ]);
+    assert_eq!(
+        ranked(data.path(), "q=g%C3%B6teborg"),
+        ["exact.txt", "folded.txt"]
+    );
+    assert_eq!(
+        ranked(data.path(), "q=goteborg"),
+        ["folded.txt", "exact.txt"]
+    );
+}
+
+#[test]
+fn a_typo_never_outranks_the_exact_word() {
+    let data = corpus(&[
+        (
+            "typo.txt",
+            "Rapport\n\nVi arbetade med tjenestedesing och intervjuer i tre kommuner under hösten.",
+        ),
+        (
+            "exact.txt",
+            "Rapport\n\nVi arbetade med tjenestedesign och intervjuer i tre kommuner under hösten.",
+        ),
+    ]);
+    let found = ranked(data.path(), "q=tjenestedesign");
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("exact.txt"),
+        "{found:?}"
+    );
+    // A word found as written is taken as written: corrections are only a fallback.
+    assert_eq!(ranked(data.path(), "q=tjenestedesing"), ["typo.txt"]);
+}
