@@ -70,12 +70,7 @@ impl TermMatcher {
             for (idx, entry) in set.entries.iter().enumerate() {
                 for (_, term) in &entry.terms {
                     // A term is matched by its words, not by the parts of its compounds.
-                    let words: Vec<String> = analyzers
-                        .tokens(lang, term)
-                        .into_iter()
-                        .filter(|t| !t.is_part)
-                        .map(|t| t.text)
-                        .collect();
+                    let words = analyzers.whole_terms(lang, term);
                     match words.as_slice() {
                         [] => {}
                         [word] => {

@@ -1,15 +1,15 @@
 //! Issue 3: the real binary, as a newcomer runs it: `ingest` on a tree with a bad file, and
 //! `serve` answering on 127.0.0.1.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn labsearch() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_labsearch"))
-}
+use common::{labsearch, run_ingest};
 
 #[test]
 fn ingest_reports_a_bad_file_by_name_and_indexes_the_rest() {
@@ -23,15 +23,8 @@ fn ingest_reports_a_bad_file_by_name_and_indexes_the_rest() {
     std::fs::write(data.path().join("bad.txt"), b"Titel\n\xff\xfe broken").unwrap();
     std::fs::write(data.path().join("notes.bin"), b"ignored").unwrap();
 
-    let output = labsearch()
-        .args(["ingest", "--data"])
-        .arg(data.path())
-        .arg("--index")
-        .arg(index.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = run_ingest(data.path(), index.path());
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("failed: bad.txt: not valid UTF-8"),
         "{stderr}"
@@ -40,14 +33,7 @@ fn ingest_reports_a_bad_file_by_name_and_indexes_the_rest() {
     assert!(stderr.contains("1 skipped"), "{stderr}");
 
     // The second run finds nothing to do and still names the bad file.
-    let output = labsearch()
-        .args(["ingest", "--data"])
-        .arg(data.path())
-        .arg("--index")
-        .arg(index.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (_, stderr) = run_ingest(data.path(), index.path());
     assert!(
         stderr.contains("0 added, 0 updated, 1 unchanged"),
         "{stderr}"
@@ -57,13 +43,8 @@ fn ingest_reports_a_bad_file_by_name_and_indexes_the_rest() {
 #[test]
 fn ingest_of_a_missing_directory_exits_2() {
     let index = tempfile::tempdir().unwrap();
-    let output = labsearch()
-        .args(["ingest", "--data", "/nonexistent/labsearch-data", "--index"])
-        .arg(index.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = run_ingest(Path::new("/nonexistent/labsearch-data"), index.path());
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("/nonexistent/labsearch-data"), "{stderr}");
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{labsearch, search, tree};
+use common::{ingest_command, run_ingest, search, tree};
 use labsearch::index::LabIndex;
 
 /// Large enough that a debug-build ingest takes several seconds.
@@ -16,12 +16,9 @@ const FILES: usize = 1500;
 const BATCH: &str = "100";
 
 fn ingest(data: &std::path::Path, index: &std::path::Path) -> std::process::Command {
-    let mut command = labsearch();
+    let mut command = ingest_command(data, index);
     command
-        .args(["ingest", "--commit-every", BATCH, "--data"])
-        .arg(data)
-        .arg("--index")
-        .arg(index)
+        .args(["--commit-every", BATCH])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     command
@@ -83,14 +80,7 @@ fn kill_9_at_several_moments_then_converge() {
     let status = ingest(data.path(), index.path()).status().unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(check_index(index.path()), FILES as u64);
-    let output = labsearch()
-        .args(["ingest", "--data"])
-        .arg(data.path())
-        .arg("--index")
-        .arg(index.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (_, stderr) = run_ingest(data.path(), index.path());
     assert!(
         stderr.contains(&format!("0 added, 0 updated, {FILES} unchanged, 0 deleted")),
         "{stderr}"

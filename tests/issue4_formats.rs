@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{labsearch, pdf, search};
+use common::{ingest_command, pdf, run_ingest, search};
 use labsearch::index::LabIndex;
 
 fn write(dir: &std::path::Path, name: &str, bytes: impl AsRef<[u8]>) {
@@ -72,11 +72,8 @@ fn every_format_is_indexed_and_every_bad_file_is_named() {
     );
 
     let index = tempfile::tempdir().unwrap();
-    let output = labsearch()
-        .args(["ingest", "--max-file-size", "4K", "--data"])
-        .arg(d)
-        .arg("--index")
-        .arg(index.path())
+    let output = ingest_command(d, index.path())
+        .args(["--max-file-size", "4K"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -143,11 +140,7 @@ fn a_second_ingest_while_one_runs_exits_2_with_a_clear_message() {
     let data = tempfile::tempdir().unwrap();
     common::tree::generate(data.path(), 800);
     let index = tempfile::tempdir().unwrap();
-    let mut first = labsearch()
-        .args(["ingest", "--data"])
-        .arg(data.path())
-        .arg("--index")
-        .arg(index.path())
+    let mut first = ingest_command(data.path(), index.path())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -160,15 +153,9 @@ fn a_second_ingest_while_one_runs_exits_2_with_a_clear_message() {
             std::thread::sleep(std::time::Duration::from_millis(20));
             continue;
         }
-        let second = labsearch()
-            .args(["ingest", "--data"])
-            .arg(data.path())
-            .arg("--index")
-            .arg(index.path())
-            .output()
-            .unwrap();
-        if second.status.code() == Some(2) {
-            refused = Some(String::from_utf8_lossy(&second.stderr).to_string());
+        let (code, stderr) = run_ingest(data.path(), index.path());
+        if code == Some(2) {
+            refused = Some(stderr);
             break;
         }
     }

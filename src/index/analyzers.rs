@@ -180,6 +180,16 @@ impl Analyzers {
             .collect()
     }
 
+    /// The terms of the words of `text` under the main analyzer of `lang`, without the parts
+    /// of compounds.
+    pub fn whole_terms(&mut self, lang: Lang, text: &str) -> Vec<String> {
+        collect(&mut self.main[lang_index(lang)], text)
+            .into_iter()
+            .filter(|t| !t.is_part)
+            .map(|t| t.text)
+            .collect()
+    }
+
     /// The tokens of `text` under the main analyzer of `lang`, compound parts marked.
     pub fn tokens(&mut self, lang: Lang, text: &str) -> Vec<AnalyzedToken> {
         collect(&mut self.main[lang_index(lang)], text)

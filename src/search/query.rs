@@ -251,13 +251,7 @@ impl Builder<'_> {
             let mut methods = BTreeSet::new();
             let mut concepts = BTreeSet::new();
             for lang in Lang::ALL {
-                let tokens: Vec<String> = self
-                    .analyzers
-                    .tokens(lang, &text)
-                    .into_iter()
-                    .filter(|t| !t.is_part)
-                    .map(|t| t.text)
-                    .collect();
+                let tokens = self.analyzers.whole_terms(lang, &text);
                 methods.extend(self.context.methods.named_by(lang, &tokens));
                 concepts.extend(self.context.concepts.named_by(lang, &tokens));
             }
@@ -391,14 +385,9 @@ impl Builder<'_> {
     /// Whether `word` names a method or concept of the vocabularies, in any language.
     fn names_vocabulary(&mut self, word: &str) -> bool {
         Lang::ALL.into_iter().any(|lang| {
-            self.analyzers
-                .tokens(lang, word)
-                .iter()
-                .filter(|t| !t.is_part)
-                .any(|t| {
-                    self.context.methods.names(lang, &t.text)
-                        || self.context.concepts.names(lang, &t.text)
-                })
+            self.analyzers.whole_terms(lang, word).iter().any(|t| {
+                self.context.methods.names(lang, t) || self.context.concepts.names(lang, t)
+            })
         })
     }
 
@@ -514,13 +503,7 @@ impl Builder<'_> {
         let text = self.words.join(" ");
         let mut clauses: Vec<Box<dyn Query>> = Vec::new();
         for lang in Lang::ALL {
-            let terms: Vec<String> = self
-                .analyzers
-                .tokens(lang, &text)
-                .into_iter()
-                .filter(|t| !t.is_part)
-                .map(|t| t.text)
-                .collect();
+            let terms = self.analyzers.whole_terms(lang, &text);
             let field = self.fields.body_of(lang);
             if terms.len() < 2 || terms.iter().any(|t| self.doc_freq(field, t) == 0) {
                 continue;

@@ -94,6 +94,29 @@ pub fn labsearch() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_labsearch"))
 }
 
+/// `labsearch ingest --data DATA --index INDEX`, ready for more arguments.
+pub fn ingest_command(data: &Path, index: &Path) -> std::process::Command {
+    let mut command = labsearch();
+    command
+        .arg("ingest")
+        .arg("--data")
+        .arg(data)
+        .arg("--index")
+        .arg(index);
+    command
+}
+
+/// Runs an ingest to its end: its exit code and what it printed on stderr.
+pub fn run_ingest(data: &Path, index: &Path) -> (Option<i32>, String) {
+    let output = ingest_command(data, index)
+        .output()
+        .expect("labsearch runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// Searches `index` directly (no HTTP) with URL-style parameters, e.g. `"q=workshop"`.
 pub fn search(index: &LabIndex, params: &str) -> labsearch::search::SearchResponse {
     use labsearch::search::{SearchEngine, SearchRequest};
