@@ -255,6 +255,15 @@ const WORDS_NL: &str = include_str!("../../data/words/nl.words");
 const WORDS_DE: &str = include_str!("../../data/words/de.words");
 const WORDS_FI: &str = include_str!("../../data/words/fi.words");
 
+thread_local! {
+    /// Splits already computed on this thread, by language and word.
+    static SPLITS: std::cell::RefCell<std::collections::HashMap<(Lang, String), Vec<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Splits remembered per thread before the memory starts afresh.
+const MAX_CACHED_SPLITS: usize = 200_000;
+
 /// Compound parts shorter than this are not split off (they are mostly suffixes).
 const MIN_PART_CHARS: usize = 3;
 /// Words shorter than this are never split.
@@ -311,7 +320,21 @@ impl Lexicon {
         if !splits_compounds(lang) || word.chars().count() < MIN_COMPOUND_CHARS {
             return Vec::new();
         }
-        self.split_parts(lang, word, 2).unwrap_or_default()
+        // Words repeat (Zipf), and a split costs dozens of lookups and stems: remember them,
+        // per thread, so indexing threads never wait on each other.
+        SPLITS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let key = (lang, word.to_string());
+            if let Some(parts) = cache.get(&key) {
+                return parts.clone();
+            }
+            let parts = self.split_parts(lang, word, 2).unwrap_or_default();
+            if cache.len() >= MAX_CACHED_SPLITS {
+                cache.clear();
+            }
+            cache.insert(key, parts.clone());
+            parts
+        })
     }
 
     /// Whether `head` can end a compound: a known word, or an inflected form of one (its stem

@@ -117,6 +117,7 @@ impl Engine {
                 analyzers,
                 methods,
                 concepts,
+                patterns: query::PatternCache::default(),
             },
         }
     }

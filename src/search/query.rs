@@ -21,7 +21,8 @@
 //! name ("customer journey") are searched as that name, satisfied either by its words or by
 //! the tag, whichever scores higher ([`SPAN_TAG_SCORE`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
@@ -81,6 +82,38 @@ pub struct QueryContext {
     pub methods: TermMatcher,
     /// Concept vocabulary.
     pub concepts: TermMatcher,
+    /// Compiled patterns for words looked for inside compounds, shared by all searches.
+    pub patterns: PatternCache,
+}
+
+/// Compiled term-dictionary patterns by stem. Compiling one costs milliseconds and the same
+/// words come back (paging re-runs a query), so they are kept, up to a bound.
+#[derive(Clone, Default)]
+pub struct PatternCache(Arc<Mutex<HashMap<String, Arc<tantivy_fst::Regex>>>>);
+
+/// Patterns kept before the cache starts afresh.
+const MAX_CACHED_PATTERNS: usize = 2048;
+
+impl PatternCache {
+    /// The pattern matching words that begin or end with `stem` and are at least
+    /// [`MIN_REST`] characters longer.
+    fn inside(&self, stem: &str) -> Option<Arc<tantivy_fst::Regex>> {
+        let mut cache = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(found) = cache.get(stem) {
+            return Some(Arc::clone(found));
+        }
+        let escaped = regex::escape(stem);
+        let pattern = format!("(.{{{MIN_REST},}}{escaped})|({escaped}.{{{MIN_REST},}})");
+        let compiled = Arc::new(tantivy_fst::Regex::new(&pattern).ok()?);
+        if cache.len() >= MAX_CACHED_PATTERNS {
+            cache.clear();
+        }
+        cache.insert(stem.to_string(), Arc::clone(&compiled));
+        Some(compiled)
+    }
 }
 
 /// A built query and the plain words it was made of (for spelling suggestions).
@@ -112,6 +145,7 @@ pub fn build(
         named: Vec::new(),
         corrections: Vec::new(),
         spanned: BTreeSet::new(),
+        present: None,
     };
     let query = match index.profile() {
         Profile::Baseline => plain_query(index, text),
@@ -170,6 +204,8 @@ struct Builder<'a> {
     corrections: Vec<(String, String)>,
     /// Slugs of multi-word names already searched as such (no second bonus).
     spanned: BTreeSet<String>,
+    /// The languages with documents, once asked for.
+    present: Option<Vec<Lang>>,
 }
 
 impl Builder<'_> {
@@ -396,28 +432,39 @@ impl Builder<'_> {
     /// or end with its stem, at the weight of a compound part.
     fn inside_compounds(&mut self, word: &str) -> Vec<Box<dyn Query>> {
         let mut clauses: Vec<Box<dyn Query>> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for lang in Lang::ALL {
-            let Some(stem) = self
-                .analyzers
-                .tokens(lang, word)
-                .into_iter()
-                .find(|t| !t.is_part)
-            else {
+        for lang in self.present_languages() {
+            let Some(stem) = self.analyzers.whole_terms(lang, word).into_iter().next() else {
                 continue;
             };
-            if stem.text.chars().count() < MIN_INSIDE_CHARS
-                || !seen.insert((lang, stem.text.clone()))
-            {
+            if stem.chars().count() < MIN_INSIDE_CHARS {
                 continue;
             }
-            let stem = regex::escape(&stem.text);
-            let pattern = format!("(.{{{MIN_REST},}}{stem})|({stem}.{{{MIN_REST},}})");
-            if let Ok(query) = RegexQuery::from_pattern(&pattern, self.fields.body_of(lang)) {
+            if let Some(pattern) = self.context.patterns.inside(&stem) {
+                let query = RegexQuery::from_regex(pattern, self.fields.body_of(lang));
                 clauses.push(Box::new(BoostQuery::new(Box::new(query), PARTS_WEIGHT)));
             }
         }
         clauses
+    }
+
+    /// The languages the index holds documents in (an empty field needs no fallback search).
+    fn present_languages(&mut self) -> Vec<Lang> {
+        if self.present.is_none() {
+            let searcher = self.searcher;
+            let fields = self.fields;
+            let present = Lang::ALL
+                .into_iter()
+                .filter(|lang| {
+                    searcher.segment_readers().iter().any(|segment| {
+                        segment
+                            .inverted_index(fields.body_of(*lang))
+                            .is_ok_and(|inverted| inverted.terms().num_terms() > 0)
+                    })
+                })
+                .collect();
+            self.present = Some(present);
+        }
+        self.present.clone().unwrap_or_default()
     }
 
     /// A word found nowhere in the index: the signals of its nearest indexed spelling, and
@@ -446,7 +493,7 @@ impl Builder<'_> {
             Ok(None) => self.named.push(word.to_string()),
             Err(err) => tracing::warn!(%err, "typo correction failed"),
         }
-        for lang in Lang::ALL {
+        for lang in self.present_languages() {
             for form in self.folded_forms(lang, word) {
                 let fuzzy = FuzzyTermQuery::new(
                     Term::from_field_text(self.fields.fold_of(lang), &form),
