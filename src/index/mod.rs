@@ -44,6 +44,9 @@ pub enum IndexError {
     Tantivy(#[from] TantivyError),
 }
 
+/// The location an in-memory index reports.
+const IN_MEMORY: &str = "<memory>";
+
 /// Heap given to the tantivy writer, shared by its indexing threads.
 const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
 
@@ -112,7 +115,7 @@ impl LabIndex {
     /// An index in memory with the analysis of `profile`, for evaluation runs and tests.
     pub fn in_ram(profile: Profile) -> Result<LabIndex, IndexError> {
         let index = Index::create_in_ram(schema::build_schema());
-        Self::from_index(index, PathBuf::from("<memory>"), profile)
+        Self::from_index(index, PathBuf::from(IN_MEMORY), profile)
     }
 
     fn from_index(
@@ -158,10 +161,14 @@ impl LabIndex {
 
     /// Takes the writer lock. Fails with [`IndexError::Locked`] while another writer runs.
     pub fn writer(&self) -> Result<LabWriter, IndexError> {
-        let writer = self
-            .index
-            .writer(WRITER_HEAP_BYTES)
-            .map_err(|err| lock_error(err, &self.location))?;
+        // An in-memory index (evaluation, tests) is written by one thread, so documents get
+        // their ids in the order of the walk and equal scores rank the same way on every run.
+        let writer = if self.location == Path::new(IN_MEMORY) {
+            self.index.writer_with_num_threads(1, WRITER_HEAP_BYTES)
+        } else {
+            self.index.writer(WRITER_HEAP_BYTES)
+        }
+        .map_err(|err| lock_error(err, &self.location))?;
         Ok(LabWriter::new(
             writer,
             self.fields.clone(),
