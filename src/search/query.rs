@@ -63,6 +63,9 @@ pub const SPAN_WORDS_WEIGHT: f32 = 0.3;
 /// Score of a document tagged with a multi-word name found in a query.
 pub const SPAN_TAG_SCORE: f32 = 3.0;
 
+/// How many unknown words of one query get the costlier fallbacks.
+const MAX_FALLBACK_WORDS: usize = 3;
+
 /// A stem must be this long to be looked for inside compounds.
 const MIN_INSIDE_CHARS: usize = 5;
 /// The rest of a compound around a part looked for must be at least this long.
@@ -146,6 +149,7 @@ pub fn build(
         corrections: Vec::new(),
         spanned: BTreeSet::new(),
         present: None,
+        fallbacks: 0,
     };
     let query = match index.profile() {
         Profile::Baseline => plain_query(index, text),
@@ -206,6 +210,8 @@ struct Builder<'a> {
     spanned: BTreeSet<String>,
     /// The languages with documents, once asked for.
     present: Option<Vec<Lang>>,
+    /// Words that went to the fallbacks (compound search, corrections) so far.
+    fallbacks: usize,
 }
 
 impl Builder<'_> {
@@ -363,7 +369,8 @@ impl Builder<'_> {
     /// nearest spelling at a lower weight.
     fn word(&mut self, word: &str, only_titles: bool) -> Option<Box<dyn Query>> {
         let mut clauses = self.signals(word, only_titles);
-        if clauses.is_empty() && !only_titles {
+        if clauses.is_empty() && !only_titles && self.fallbacks < MAX_FALLBACK_WORDS {
+            self.fallbacks += 1;
             clauses.extend(self.inside_compounds(word));
             clauses.extend(self.typo(word));
         } else {

@@ -12,6 +12,9 @@ use crate::lang::Lang;
 pub const MAX_LIMIT: usize = 100;
 /// Largest `offset`.
 pub const MAX_OFFSET: usize = 10_000;
+/// Longest `q`, in characters: enough for any sentence a person types, short enough that a
+/// query's cost stays bounded.
+pub const MAX_QUERY_CHARS: usize = 500;
 /// `limit` when none is given.
 pub const DEFAULT_LIMIT: usize = 10;
 
@@ -165,6 +168,12 @@ impl SearchRequest {
             match key {
                 "q" => {
                     once(&mut seen)?;
+                    if value.chars().count() > MAX_QUERY_CHARS {
+                        return Err(ParamError::new(
+                            key,
+                            format!("q must be at most {MAX_QUERY_CHARS} characters"),
+                        ));
+                    }
                     request.query = value.trim().to_string();
                 }
                 "limit" => {
@@ -308,6 +317,7 @@ mod tests {
             ("method=Service Design", "method"),
             ("contry=SE", "contry"),
             ("q=a&q=b", "q"),
+            (&format!("q={}", "ord+".repeat(200)), "q"),
         ] {
             let err = parse(query).expect_err(query);
             assert_eq!(err.parameter, parameter, "{query}: {err}");
