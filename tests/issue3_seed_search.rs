@@ -198,6 +198,10 @@ async fn health_counts_documents_and_unknown_paths_are_json_404s() {
     let (status, body) = app.get("/nowhere").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
+
+    let (status, body) = app.request("DELETE", "/search").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], "method_not_allowed");
 }
 
 #[tokio::test]

@@ -20,6 +20,8 @@ pub enum ApiError {
     Unauthorized(String),
     /// The endpoint is switched off in this server's configuration (403).
     Disabled(String),
+    /// The path exists, but not for this method (405).
+    MethodNotAllowed(String),
     /// The request conflicts with work in progress (409).
     Conflict(String),
     /// Our failure (500): the detail is logged, the caller gets a vague message.
@@ -66,6 +68,12 @@ impl IntoResponse for ApiError {
             ApiError::Disabled(message) => {
                 (StatusCode::FORBIDDEN, "disabled", message.as_str(), None)
             }
+            ApiError::MethodNotAllowed(message) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                message.as_str(),
+                None,
+            ),
             ApiError::Conflict(message) => {
                 (StatusCode::CONFLICT, "conflict", message.as_str(), None)
             }

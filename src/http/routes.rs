@@ -55,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ingest", post(start_ingest))
         .route("/ingest/status", get(ingest_status))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -146,6 +147,10 @@ async fn ingest_status(State(state): State<AppState>) -> Result<Json<IngestStatu
         ApiError::NotFound("this server does not ingest; see GET /search".to_string())
     })?;
     Ok(Json(jobs.status().into()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 async fn not_found() -> ApiError {

@@ -52,10 +52,20 @@ impl SeedApp {
 
     /// `GET uri`, answered as status and JSON body.
     pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.request("GET", uri).await
+    }
+
+    /// `METHOD uri` without a body, answered as status and JSON body.
+    pub async fn request(&self, method: &str, uri: &str) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("request");
         let response = self
             .router
             .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+            .oneshot(request)
             .await
             .expect("router answers");
         let status = response.status();
