@@ -172,14 +172,6 @@ impl Analyzers {
         }
     }
 
-    /// The terms `text` produces under the main analyzer of `lang`, in order.
-    pub fn terms(&mut self, lang: Lang, text: &str) -> Vec<String> {
-        collect(&mut self.main[lang_index(lang)], text)
-            .into_iter()
-            .map(|t| t.text)
-            .collect()
-    }
-
     /// The terms of the words of `text` under the main analyzer of `lang`, without the parts
     /// of compounds.
     pub fn whole_terms(&mut self, lang: Lang, text: &str) -> Vec<String> {
@@ -769,7 +761,7 @@ mod tests {
             .collect();
         assert_eq!(parts, ["demens", "landsby"]);
         assert_eq!(
-            analyzers.terms(Lang::Nb, "Bærum kommune"),
+            analyzers.whole_terms(Lang::Nb, "Bærum kommune"),
             ["bærum", "kommun"]
         );
     }
