@@ -352,10 +352,14 @@ impl Lexicon {
             if rest.chars().count() < MIN_PART_CHARS || !self.words[idx].contains(modifier) {
                 continue;
             }
-            for link in linking_elements(lang) {
-                let Some(head) = rest.strip_prefix(link) else {
-                    continue;
-                };
+            // Norwegian and Danish write three equal consonants as two ("natt|tilsyn" →
+            // "nattilsyn"): after a double consonant the head may have lost its first letter.
+            let restored = dropped_consonant(lang, modifier).map(|c| format!("{c}{rest}"));
+            let heads = linking_elements(lang)
+                .iter()
+                .filter_map(|link| rest.strip_prefix(link))
+                .chain(restored.as_deref());
+            for head in heads {
                 if head.chars().count() < MIN_PART_CHARS {
                     continue;
                 }
@@ -383,6 +387,17 @@ impl Lexicon {
         }
         best
     }
+}
+
+/// The consonant a compound may have dropped after `modifier` in `lang`: its last letter,
+/// when the modifier ends in a doubled consonant.
+fn dropped_consonant(lang: Lang, modifier: &str) -> Option<char> {
+    if !matches!(lang, Lang::Nb | Lang::Nn | Lang::Da) {
+        return None;
+    }
+    let mut end = modifier.chars().rev();
+    let (last, before) = (end.next()?, end.next()?);
+    (last == before && !"aeiouyæøå".contains(last)).then_some(last)
 }
 
 fn simple_words(text: &str) -> impl Iterator<Item = String> + '_ {
