@@ -66,6 +66,9 @@ pub struct CountryNames {
     /// names the lab is credited to that organisation.
     #[serde(default)]
     pub labs: BTreeMap<String, String>,
+    /// Names of one place in other languages, by its local name.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<String>>,
 }
 
 /// The gazetteer: ISO 3166-1 alpha-2 code -> names.
@@ -101,6 +104,31 @@ impl Vocabulary {
             gazetteer: parse_gazetteer("embedded places.toml", PLACES)
                 .expect("embedded places.toml is valid (checked by tests)"),
         }
+    }
+
+    /// The concepts, and each place known by several names as a concept of its own
+    /// (`place-københavn`: København, Copenhagen, Köpenhamn, …), so a place is found under
+    /// any of its names by the same mechanism as any other concept.
+    pub fn concepts_with_places(&self) -> TermSet {
+        let mut set = self.concepts.clone();
+        for names in self.gazetteer.countries.values() {
+            for (local, others) in &names.aliases {
+                let terms = Lang::ALL
+                    .into_iter()
+                    .flat_map(|lang| {
+                        std::iter::once(local)
+                            .chain(others)
+                            .map(move |name| (lang, name.to_lowercase()))
+                    })
+                    .collect();
+                set.entries.push(TermEntry {
+                    slug: format!("place-{}", local.to_lowercase().replace(' ', "-")),
+                    label: local.clone(),
+                    terms,
+                });
+            }
+        }
+        set
     }
 
     /// The vocabularies of `data_dir` where it has them, the embedded ones otherwise.

@@ -146,3 +146,27 @@ async fn organisations_are_credited_where_named() {
     );
     assert_eq!(organisation_of("003_8df274adb4639fc8.txt"), "DigDir");
 }
+
+#[test]
+fn a_place_is_found_under_its_names_in_other_languages() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        data.path().join("cph.txt"),
+        "Youth climate lab\n\nIn Copenhagen we ran a climate workshop with young people in 2022.",
+    )
+    .unwrap();
+    std::fs::write(
+        data.path().join("oslo.txt"),
+        "Klimaverksted\n\nI Oslo holdt vi et klimaverksted med ungdom i 2022.",
+    )
+    .unwrap();
+    let (_dir, index) = common::index_of(data.path());
+    for query in ["q=k%C3%B8benhavn", "q=kobenhavn", "q=k%C3%B6penhamn"] {
+        let found: Vec<String> = common::search(&index, query)
+            .hits
+            .into_iter()
+            .map(|hit| hit.source)
+            .collect();
+        assert_eq!(found, ["cph.txt"], "{query}");
+    }
+}

@@ -169,7 +169,7 @@ impl Enricher {
     pub fn new(vocabulary: &Vocabulary) -> Enricher {
         let mut analyzers = Analyzers::default();
         let methods = TermMatcher::new(&vocabulary.methods, &mut analyzers);
-        let concepts = TermMatcher::new(&vocabulary.concepts, &mut analyzers);
+        let concepts = TermMatcher::new(&vocabulary.concepts_with_places(), &mut analyzers);
         Enricher {
             analyzers,
             methods,

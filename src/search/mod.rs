@@ -109,7 +109,7 @@ impl Engine {
         // documents; the query analyzers must match the index's own.
         let mut full = Analyzers::default();
         let methods = TermMatcher::new(&vocabulary.methods, &mut full);
-        let concepts = TermMatcher::new(&vocabulary.concepts, &mut full);
+        let concepts = TermMatcher::new(&vocabulary.concepts_with_places(), &mut full);
         let analyzers = Analyzers::new(index.profile());
         Engine {
             index,
