@@ -87,6 +87,9 @@ pub struct Vocabulary {
     pub concepts: TermSet,
     /// Places and organisations (`places.toml`).
     pub gazetteer: Gazetteer,
+    /// A hash of the three files' text: documents tagged under other vocabularies are
+    /// re-indexed.
+    pub fingerprint: String,
 }
 
 const METHODS: &str = include_str!("../data/methods.toml");
@@ -103,6 +106,7 @@ impl Vocabulary {
                 .expect("embedded concepts.toml is valid (checked by tests)"),
             gazetteer: parse_gazetteer("embedded places.toml", PLACES)
                 .expect("embedded places.toml is valid (checked by tests)"),
+            fingerprint: fingerprint([METHODS, CONCEPTS, PLACES]),
         }
     }
 
@@ -134,17 +138,34 @@ impl Vocabulary {
     /// The vocabularies of `data_dir` where it has them, the embedded ones otherwise.
     pub fn load(data_dir: &Path) -> Result<Vocabulary, VocabError> {
         let mut vocab = Vocabulary::embedded();
-        if let Some(text) = read_optional(&data_dir.join("methods.toml"))? {
-            vocab.methods = parse_term_set("methods.toml", &text)?;
+        let methods = read_optional(&data_dir.join("methods.toml"))?;
+        let concepts = read_optional(&data_dir.join("concepts.toml"))?;
+        let places = read_optional(&data_dir.join("places.toml"))?;
+        if let Some(text) = &methods {
+            vocab.methods = parse_term_set("methods.toml", text)?;
         }
-        if let Some(text) = read_optional(&data_dir.join("concepts.toml"))? {
-            vocab.concepts = parse_term_set("concepts.toml", &text)?;
+        if let Some(text) = &concepts {
+            vocab.concepts = parse_term_set("concepts.toml", text)?;
         }
-        if let Some(text) = read_optional(&data_dir.join("places.toml"))? {
-            vocab.gazetteer = parse_gazetteer("places.toml", &text)?;
+        if let Some(text) = &places {
+            vocab.gazetteer = parse_gazetteer("places.toml", text)?;
         }
+        vocab.fingerprint = fingerprint([
+            methods.as_deref().unwrap_or(METHODS),
+            concepts.as_deref().unwrap_or(CONCEPTS),
+            places.as_deref().unwrap_or(PLACES),
+        ]);
         Ok(vocab)
     }
+}
+
+fn fingerprint(texts: [&str; 3]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for text in texts {
+        hasher.update(text.as_bytes());
+        hasher.update(b"\0");
+    }
+    hasher.finalize().to_hex()[..16].to_string()
 }
 
 fn read_optional(path: &Path) -> Result<Option<String>, VocabError> {

@@ -119,6 +119,31 @@ fn batches_commit_along_the_way_and_full_rebuilds() {
     assert_eq!(index.num_documents(), 25);
 }
 
+#[test]
+fn a_vocabulary_edit_re_indexes_the_documents_it_tags() {
+    let data = seed_copy();
+    let (_dir, index) = index_of(data.path());
+    let files = pipeline::ingest(&index, data.path(), &IngestOptions::default())
+        .unwrap()
+        .unchanged;
+
+    // A lab adds a method of its own to its data directory's vocabulary.
+    let methods = data.path().join("methods.toml");
+    let mut text = std::fs::read_to_string(&methods).unwrap();
+    text.push_str("\n[open-lab]\nlabel = \"Open lab\"\nen = [\"open lab\"]\n");
+    std::fs::write(&methods, text).unwrap();
+
+    let report = pipeline::ingest(&index, data.path(), &IngestOptions::default()).unwrap();
+    assert_eq!(changes(&report), (0, files, 0, 0), "{report:?}");
+    let tagged = search(&index, "method=open-lab");
+    let sources: Vec<&str> = tagged.hits.iter().map(|hit| hit.source.as_str()).collect();
+    assert_eq!(
+        sources,
+        ["000_fc1d8a6ddb5eb3f5.txt"],
+        "the English report ends with 'Open Lab'"
+    );
+}
+
 /// What a run did to files: (added, updated, deleted, unchanged).
 fn changes(report: &pipeline::IngestReport) -> (usize, usize, usize, usize) {
     (

@@ -261,6 +261,15 @@ const MIN_PART_CHARS: usize = 3;
 /// Words shorter than this are never split.
 const MIN_COMPOUND_CHARS: usize = 7;
 
+/// A hash of the compiled-in word lists: an index analyzed with other lists is re-indexed.
+pub fn lexicon_fingerprint() -> String {
+    let mut hasher = blake3::Hasher::new();
+    for list in [WORDS_SV, WORDS_NB, WORDS_DA, WORDS_NL, WORDS_DE, WORDS_FI] {
+        hasher.update(list.as_bytes());
+    }
+    hasher.finalize().to_hex()[..16].to_string()
+}
+
 impl Lexicon {
     fn embedded() -> Lexicon {
         let vocab = Vocabulary::embedded();

@@ -223,8 +223,9 @@ impl Enricher {
     }
 }
 
-/// Bumped when extraction or cleaning changes, so the next ingest re-indexes every file.
-const PIPELINE_VERSION: &str = "labsearch-pipeline-2";
+/// Bumped when extraction, cleaning or analysis code changes, so the next ingest re-indexes
+/// every file. (Data the pipeline reads, like vocabularies, is hashed into the key instead.)
+const PIPELINE_VERSION: &str = "labsearch-pipeline-3";
 
 /// Brings `index` up to date with the files under `data_dir`: new and changed files are
 /// (re-)indexed, deleted files removed, unchanged files skipped.
@@ -265,7 +266,14 @@ pub fn ingest_with_progress(
     } else {
         index.file_hashes()?
     };
-    let salt = format!("{PIPELINE_VERSION}\n{}\n", rules.fingerprint());
+    // Whatever decides what a file's documents look like is part of its key: the pipeline's
+    // version, the cleaning rules, the vocabularies and the compound lexicon.
+    let salt = format!(
+        "{PIPELINE_VERSION}\n{}\n{}\n{}\n",
+        rules.fingerprint(),
+        vocabulary.fingerprint,
+        crate::index::analyzers::lexicon_fingerprint()
+    );
     let mut repeated = RepeatedLines::new(&walk.files, options.max_file_size);
 
     let mut report = IngestReport {
