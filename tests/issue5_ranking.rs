@@ -86,3 +86,31 @@ fn a_typo_never_outranks_the_exact_word() {
     // A word found as written is taken as written: corrections are only a fallback.
     assert_eq!(ranked(data.path(), "q=tjenestedesing"), ["typo.txt"]);
 }
+
+#[test]
+fn plus_and_minus_hold_against_the_vocabulary_bonus() {
+    let data = corpus(&[
+        (
+            "oslo.txt",
+            "Tjenestedesign i Oslo\n\nVi brukte tjenestedesign i arbeidet med eldre i Oslo kommune.",
+        ),
+        (
+            "bergen.txt",
+            "Tjenestedesign i Bergen\n\nVi brukte tjenestedesign i arbeidet med unge i Bergen kommune.",
+        ),
+        (
+            "english.txt",
+            "Service design in Umeå\n\nWe used service design with older people in Umeå.",
+        ),
+    ]);
+    // Without operators the English report comes in through the method it shares.
+    assert_eq!(ranked(data.path(), "q=tjenestedesign").len(), 3);
+    // "-oslo" excludes, "+eldre" requires, whatever the bonuses say.
+    let mut found = ranked(data.path(), "q=tjenestedesign+-oslo");
+    found.sort();
+    assert_eq!(found, ["bergen.txt"]);
+    assert_eq!(
+        ranked(data.path(), "q=tjenestedesign+%2Beldre"),
+        ["oslo.txt"]
+    );
+}

@@ -158,7 +158,15 @@ pub fn build(
             let main = builder
                 .convert(&ast)
                 .unwrap_or_else(|| Box::new(EmptyQuery));
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, main)];
+            // With + or - the text is a condition every hit must meet; the bonuses below then
+            // only rank. Without them, a document may be found by a bonus alone (a method
+            // named in another language).
+            let occur = if has_operators(&ast) {
+                Occur::Must
+            } else {
+                Occur::Should
+            };
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(occur, main)];
             clauses.extend(builder.proximity().map(|q| (Occur::Should, q)));
             let named = builder.named.join(" ");
             clauses.extend(
@@ -596,6 +604,17 @@ impl Builder<'_> {
             out.push(tagged(self.fields.concepts, slug, CONCEPT_SCORE));
         }
         out
+    }
+}
+
+/// Whether the user wrote `+` or `-` on any top-level part of the query.
+fn has_operators(ast: &UserInputAst) -> bool {
+    match ast {
+        UserInputAst::Clause(clauses) => clauses
+            .iter()
+            .any(|(occur, _)| matches!(occur, Some(AstOccur::Must | AstOccur::MustNot))),
+        UserInputAst::Boost(sub, _) => has_operators(sub),
+        UserInputAst::Leaf(_) => false,
     }
 }
 
