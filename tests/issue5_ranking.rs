@@ -114,3 +114,19 @@ fn plus_and_minus_hold_against_the_vocabulary_bonus() {
         ["oslo.txt"]
     );
 }
+
+#[test]
+fn a_title_query_looks_at_titles_only_and_titles_outweigh_bodies() {
+    let data = corpus(&[
+        (
+            "body.txt",
+            "Rapport fra våren\n\nVi testet en prototyp av en ny tjeneste for eldre i kommunen.",
+        ),
+        (
+            "title.txt",
+            "Prototyp for eldre\n\nVi testet en ny tjeneste sammen med eldre i kommunen.",
+        ),
+    ]);
+    assert_eq!(ranked(data.path(), "q=title%3Aprototyp"), ["title.txt"]);
+    assert_eq!(ranked(data.path(), "q=prototyp"), ["title.txt", "body.txt"]);
+}

@@ -381,7 +381,8 @@ impl Builder<'_> {
             self.fallbacks += 1;
             clauses.extend(self.inside_compounds(word));
             clauses.extend(self.typo(word));
-        } else {
+        } else if !only_titles {
+            // A word asked of titles only names no method or concept for the bonus.
             self.named.push(word.to_string());
         }
         union(clauses)
@@ -523,7 +524,9 @@ impl Builder<'_> {
 
     /// A quoted phrase: its words in order (within `slop` positions) in each language.
     fn phrase(&mut self, text: &str, slop: u32, only_titles: bool) -> Option<Box<dyn Query>> {
-        self.named.push(text.to_string());
+        if !only_titles {
+            self.named.push(text.to_string());
+        }
         let mut clauses: Vec<Box<dyn Query>> = Vec::new();
         for lang in Lang::ALL {
             let terms: Vec<(usize, String)> = self
