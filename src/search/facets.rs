@@ -2,14 +2,21 @@
 //!
 //! Each facet's counts apply every filter except that facet's own, so ticking "SE" still
 //! shows how many Norwegian hits there are. Documents that pass every filter go on to the
-//! wrapped collector (the ranking), so filtering and counting cost one read of the fast
-//! fields per matching document.
+//! wrapped collector (the ranking).
+//!
+//! Every matching document is looked at, so the per-document cost decides the speed of a
+//! broad query. Reading tantivy's columnar fast fields per document (optional and
+//! multi-valued indexes, bit-unpacking) is several times slower than reading a plain array,
+//! so each segment's facet values are first unpacked once into dense arrays
+//! ([`SegmentFacets`]), kept in a [`FacetCache`] for as long as the segment lives: segments
+//! are immutable, so the arrays never go stale.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
-use tantivy::index::SegmentReader;
+use tantivy::columnar::StrColumn;
+use tantivy::index::{SegmentId, SegmentReader};
 use tantivy::{DocId, Score, SegmentOrdinal};
 
 use crate::index::schema::names;
@@ -43,72 +50,66 @@ pub struct FacetCounts {
     pub lang: BTreeMap<String, u64>,
 }
 
-/// Wraps a collector: filters documents by facet and counts facets disjunctively.
-pub struct FacetedCollector<C> {
-    filters: Filters,
-    inner: C,
-}
-
-impl<C> FacetedCollector<C> {
-    /// Filters the documents `inner` sees by `filters`.
-    pub fn new(filters: Filters, inner: C) -> Self {
-        FacetedCollector { filters, inner }
-    }
-}
-
-/// One string facet of one segment: its column and the ordinals its filter accepts.
-struct StrFacet {
+/// One string facet of one segment, unpacked: per document the range of its values in
+/// `values`, each value an ordinal into the column's dictionary.
+struct DenseStrFacet {
+    /// The column, for its dictionary (ordinal → string).
     column: Option<StrColumn>,
-    /// `None` when the facet is not filtered.
-    accepted: Option<Vec<u64>>,
-    counts: Vec<u64>,
+    /// `starts[doc]..starts[doc + 1]` indexes `values`.
+    starts: Vec<u32>,
+    values: Vec<u32>,
 }
 
-impl StrFacet {
-    fn open(reader: &SegmentReader, field: &str, filter: &[String]) -> tantivy::Result<StrFacet> {
+impl DenseStrFacet {
+    fn load(reader: &SegmentReader, field: &str) -> tantivy::Result<DenseStrFacet> {
         let column = reader.fast_fields().str(field)?;
-        let accepted = if filter.is_empty() {
-            None
-        } else {
-            let mut ords = Vec::new();
+        let max_doc = reader.max_doc();
+        let mut starts = Vec::with_capacity(max_doc as usize + 1);
+        let mut values = Vec::new();
+        starts.push(0);
+        for doc in 0..max_doc {
             if let Some(column) = &column {
-                for value in filter {
-                    if let Some(ord) = column.dictionary().term_ord(value.as_bytes())? {
-                        ords.push(ord);
-                    }
-                }
+                values.extend(column.term_ords(doc).map(|ord| ord as u32));
             }
-            Some(ords)
-        };
-        let counts = vec![0; column.as_ref().map_or(0, |c| c.num_terms())];
-        Ok(StrFacet {
+            starts.push(values.len() as u32);
+        }
+        Ok(DenseStrFacet {
             column,
-            accepted,
-            counts,
+            starts,
+            values,
         })
     }
 
-    fn passes(&self, doc: DocId) -> bool {
-        match (&self.accepted, &self.column) {
-            (None, _) => true,
-            (Some(accepted), Some(column)) => column.term_ords(doc).any(|o| accepted.contains(&o)),
-            (Some(_), None) => false,
-        }
+    fn of(&self, doc: DocId) -> &[u32] {
+        let doc = doc as usize;
+        &self.values[self.starts[doc] as usize..self.starts[doc + 1] as usize]
     }
 
-    fn count(&mut self, doc: DocId) {
+    fn num_terms(&self) -> usize {
+        self.column.as_ref().map_or(0, |c| c.num_terms())
+    }
+
+    /// Which ordinals the filter `accepted` lets through; `None` when it is empty (no filter).
+    fn acceptance(&self, accepted: &[String]) -> tantivy::Result<Option<Vec<bool>>> {
+        if accepted.is_empty() {
+            return Ok(None);
+        }
+        let mut mask = vec![false; self.num_terms()];
         if let Some(column) = &self.column {
-            for ord in column.term_ords(doc) {
-                self.counts[ord as usize] += 1;
+            for value in accepted {
+                if let Some(ord) = column.dictionary().term_ord(value.as_bytes())? {
+                    mask[ord as usize] = true;
+                }
             }
         }
+        Ok(Some(mask))
     }
 
-    fn harvest(self) -> BTreeMap<String, u64> {
+    fn names(&self, counts: &[u64]) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
         if let Some(column) = &self.column {
             let mut value = String::new();
-            for (ord, &count) in self.counts.iter().enumerate() {
+            for (ord, &count) in counts.iter().enumerate() {
                 if count > 0 && column.ord_to_str(ord as u64, &mut value).unwrap_or(false) {
                     out.insert(value.clone(), count);
                 }
@@ -118,27 +119,123 @@ impl StrFacet {
     }
 }
 
-/// Years are counted in a small array indexed from this year; others go to a map.
-const FIRST_COUNTED_YEAR: u64 = 1900;
+/// The facet values of one segment, unpacked into arrays.
+pub struct SegmentFacets {
+    country: DenseStrFacet,
+    lang: DenseStrFacet,
+    method: DenseStrFacet,
+    /// `year_starts[doc]..year_starts[doc + 1]` indexes `years`.
+    year_starts: Vec<u32>,
+    years: Vec<u16>,
+}
+
+impl SegmentFacets {
+    fn load(reader: &SegmentReader) -> tantivy::Result<SegmentFacets> {
+        let column = reader.fast_fields().u64(names::YEARS)?;
+        let max_doc = reader.max_doc();
+        let mut year_starts = Vec::with_capacity(max_doc as usize + 1);
+        let mut years = Vec::new();
+        year_starts.push(0);
+        for doc in 0..max_doc {
+            years.extend(
+                column
+                    .values_for_doc(doc)
+                    .filter_map(|y| u16::try_from(y).ok()),
+            );
+            year_starts.push(years.len() as u32);
+        }
+        Ok(SegmentFacets {
+            country: DenseStrFacet::load(reader, names::COUNTRY)?,
+            lang: DenseStrFacet::load(reader, names::LANG)?,
+            method: DenseStrFacet::load(reader, names::METHODS)?,
+            year_starts,
+            years,
+        })
+    }
+
+    fn years_of(&self, doc: DocId) -> &[u16] {
+        let doc = doc as usize;
+        &self.years[self.year_starts[doc] as usize..self.year_starts[doc + 1] as usize]
+    }
+}
+
+/// Unpacked facet values by segment, shared by all searches of one index.
+#[derive(Clone, Default)]
+pub struct FacetCache(Arc<Mutex<HashMap<SegmentId, Arc<SegmentFacets>>>>);
+
+impl FacetCache {
+    /// The unpacked facets of the segment `reader` reads, unpacking them on first use.
+    fn get(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentFacets>> {
+        let id = reader.segment_id();
+        if let Some(found) = self.lock().get(&id) {
+            return Ok(Arc::clone(found));
+        }
+        // Unpacked outside the lock: two searches may both unpack a new segment once.
+        let facets = Arc::new(SegmentFacets::load(reader)?);
+        self.lock().insert(id, Arc::clone(&facets));
+        Ok(facets)
+    }
+
+    /// Forgets segments that are gone (merged away or deleted).
+    pub fn retain(&self, live: &[SegmentId]) {
+        self.lock().retain(|id, _| live.contains(id));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SegmentId, Arc<SegmentFacets>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Wraps a collector: filters documents by facet and counts facets disjunctively.
+pub struct FacetedCollector<C> {
+    filters: Filters,
+    cache: FacetCache,
+    inner: C,
+}
+
+impl<C> FacetedCollector<C> {
+    /// Filters the documents `inner` sees by `filters`, reading facet values through `cache`.
+    pub fn new(filters: Filters, cache: FacetCache, inner: C) -> Self {
+        FacetedCollector {
+            filters,
+            cache,
+            inner,
+        }
+    }
+}
+
+/// Years are counted in an array indexed from this year.
+const FIRST_COUNTED_YEAR: u16 = 1900;
+/// Years counted: [`FIRST_COUNTED_YEAR`] and the next this many.
+const COUNTED_YEARS: usize = 200;
 
 /// The per-segment side of [`FacetedCollector`].
 pub struct FacetedSegmentCollector<S> {
     inner: S,
-    country: StrFacet,
-    lang: StrFacet,
-    method: StrFacet,
-    years: Column<u64>,
+    facets: Arc<SegmentFacets>,
+    country_filter: Option<Vec<bool>>,
+    lang_filter: Option<Vec<bool>>,
+    method_filter: Option<Vec<bool>>,
     year_filter: Option<YearRange>,
+    country_counts: Vec<u64>,
+    lang_counts: Vec<u64>,
+    method_counts: Vec<u64>,
     year_counts: Vec<u64>,
     total: u64,
 }
 
-impl<S> FacetedSegmentCollector<S> {
-    fn year_passes(&self, doc: DocId) -> bool {
-        match &self.year_filter {
-            None => true,
-            Some(range) => self.years.values_for_doc(doc).any(|y| range.contains(y)),
-        }
+fn passes(filter: &Option<Vec<bool>>, ords: &[u32]) -> bool {
+    match filter {
+        None => true,
+        Some(mask) => ords.iter().any(|&ord| mask[ord as usize]),
+    }
+}
+
+fn count(counts: &mut [u64], ords: &[u32]) {
+    for &ord in ords {
+        counts[ord as usize] += 1;
     }
 }
 
@@ -151,15 +248,19 @@ impl<C: Collector> Collector for FacetedCollector<C> {
         segment_local_id: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
+        let facets = self.cache.get(reader)?;
         Ok(FacetedSegmentCollector {
             inner: self.inner.for_segment(segment_local_id, reader)?,
-            country: StrFacet::open(reader, names::COUNTRY, &self.filters.countries)?,
-            lang: StrFacet::open(reader, names::LANG, &self.filters.langs)?,
-            method: StrFacet::open(reader, names::METHODS, &self.filters.methods)?,
-            years: reader.fast_fields().u64(names::YEARS)?,
+            country_filter: facets.country.acceptance(&self.filters.countries)?,
+            lang_filter: facets.lang.acceptance(&self.filters.langs)?,
+            method_filter: facets.method.acceptance(&self.filters.methods)?,
             year_filter: self.filters.years,
-            year_counts: Vec::new(),
+            country_counts: vec![0; facets.country.num_terms()],
+            lang_counts: vec![0; facets.lang.num_terms()],
+            method_counts: vec![0; facets.method.num_terms()],
+            year_counts: vec![0; COUNTED_YEARS],
             total: 0,
+            facets,
         })
     }
 
@@ -195,26 +296,37 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
     type Fruit = (S::Fruit, FacetCounts);
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        let country = self.country.passes(doc);
-        let lang = self.lang.passes(doc);
-        let method = self.method.passes(doc);
-        let year = self.year_passes(doc);
+        let facets = &*self.facets;
+        let (countries, langs, methods) = (
+            facets.country.of(doc),
+            facets.lang.of(doc),
+            facets.method.of(doc),
+        );
+        let years = facets.years_of(doc);
+        let country = passes(&self.country_filter, countries);
+        let lang = passes(&self.lang_filter, langs);
+        let method = passes(&self.method_filter, methods);
+        let year = self
+            .year_filter
+            .is_none_or(|range| years.iter().any(|&y| range.contains(u64::from(y))));
         if lang && method && year {
-            self.country.count(doc);
+            count(&mut self.country_counts, countries);
         }
         if country && method && year {
-            self.lang.count(doc);
+            count(&mut self.lang_counts, langs);
         }
         if country && lang && year {
-            self.method.count(doc);
+            count(&mut self.method_counts, methods);
         }
         if country && lang && method {
-            for y in self.years.values_for_doc(doc) {
-                let slot = y.saturating_sub(FIRST_COUNTED_YEAR) as usize;
-                if slot >= self.year_counts.len() {
-                    self.year_counts.resize(slot + 1, 0);
+            for &y in years {
+                if let Some(slot) = y
+                    .checked_sub(FIRST_COUNTED_YEAR)
+                    .map(usize::from)
+                    .filter(|&s| s < COUNTED_YEARS)
+                {
+                    self.year_counts[slot] += 1;
                 }
-                self.year_counts[slot] += 1;
             }
         }
         if country && lang && method && year {
@@ -229,13 +341,13 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
             .iter()
             .enumerate()
             .filter(|(_, &n)| n > 0)
-            .map(|(slot, &n)| ((FIRST_COUNTED_YEAR + slot as u64).to_string(), n))
+            .map(|(slot, &n)| ((usize::from(FIRST_COUNTED_YEAR) + slot).to_string(), n))
             .collect();
         let counts = FacetCounts {
             total: self.total,
-            country: self.country.harvest(),
-            lang: self.lang.harvest(),
-            method: self.method.harvest(),
+            country: self.facets.country.names(&self.country_counts),
+            lang: self.facets.lang.names(&self.lang_counts),
+            method: self.facets.method.names(&self.method_counts),
             year,
         };
         (self.inner.harvest(), counts)

@@ -100,6 +100,7 @@ pub trait SearchEngine: Send + Sync + 'static {
 pub struct Engine {
     index: LabIndex,
     context: query::QueryContext,
+    facets: facets::FacetCache,
 }
 
 impl Engine {
@@ -119,6 +120,7 @@ impl Engine {
                 concepts,
                 patterns: query::PatternCache::default(),
             },
+            facets: facets::FacetCache::default(),
         }
     }
 
@@ -145,7 +147,14 @@ impl SearchEngine for Engine {
         let top = TopDocs::with_limit(request.limit)
             .and_offset(request.offset)
             .order_by_score();
-        let (top, counts) = searcher.search(query, &FacetedCollector::new(filters, top))?;
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.segment_id())
+            .collect();
+        self.facets.retain(&live);
+        let collector = FacetedCollector::new(filters, self.facets.clone(), top);
+        let (top, counts) = searcher.search(query, &collector)?;
 
         let mut snippets =
             Snippets::new(&searcher, built.as_ref().map(|b| &*b.query), index.fields());
