@@ -73,12 +73,10 @@ fn unchanged_edited_and_deleted_files() {
 
 #[test]
 fn a_sidecar_edit_re_indexes_its_file_with_the_new_metadata() {
-    let data = tempfile::tempdir().unwrap();
-    std::fs::write(
-        data.path().join("rapport.txt"),
+    let data = common::corpus(&[(
+        "rapport.txt",
         "Rapport om kundresan\n\nVi testade kundresan i Malmö.",
-    )
-    .unwrap();
+    )]);
     let (_dir, index) = index_of(data.path());
     assert_eq!(
         search(&index, "q=kundresan").hits[0].country.as_deref(),

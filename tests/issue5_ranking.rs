@@ -4,15 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{index_of, search};
-
-fn corpus(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    dir
-}
+use common::{corpus, index_of, search};
 
 fn ranked(data: &Path, params: &str) -> Vec<String> {
     let (_dir, index) = index_of(data);

@@ -149,17 +149,16 @@ async fn organisations_are_credited_where_named() {
 
 #[test]
 fn a_place_is_found_under_its_names_in_other_languages() {
-    let data = tempfile::tempdir().unwrap();
-    std::fs::write(
-        data.path().join("cph.txt"),
-        "Youth climate lab\n\nIn Copenhagen we ran a climate workshop with young people in 2022.",
-    )
-    .unwrap();
-    std::fs::write(
-        data.path().join("oslo.txt"),
-        "Klimaverksted\n\nI Oslo holdt vi et klimaverksted med ungdom i 2022.",
-    )
-    .unwrap();
+    let data = common::corpus(&[
+        (
+            "cph.txt",
+            "Youth climate lab\n\nIn Copenhagen we ran a climate workshop with young people in 2022.",
+        ),
+        (
+            "oslo.txt",
+            "Klimaverksted\n\nI Oslo holdt vi et klimaverksted med ungdom i 2022.",
+        ),
+    ]);
     let (_dir, index) = common::index_of(data.path());
     for query in ["q=k%C3%B8benhavn", "q=kobenhavn", "q=k%C3%B6penhamn"] {
         let found: Vec<String> = common::search(&index, query)

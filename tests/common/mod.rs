@@ -31,6 +31,15 @@ pub fn index_of(data: &Path) -> (tempfile::TempDir, LabIndex) {
     (dir, index)
 }
 
+/// A data directory holding `files` (name, text), in a fresh temp dir.
+pub fn corpus(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
 /// The router over an index of the seed corpus.
 pub struct SeedApp {
     _dir: tempfile::TempDir,
