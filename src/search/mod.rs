@@ -123,11 +123,6 @@ impl Engine {
             facets: facets::FacetCache::default(),
         }
     }
-
-    /// The index searched.
-    pub fn index(&self) -> &LabIndex {
-        &self.index
-    }
 }
 
 impl SearchEngine for Engine {

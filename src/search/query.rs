@@ -308,18 +308,17 @@ impl Builder<'_> {
             if methods.is_empty() && concepts.is_empty() {
                 continue;
             }
-            let mut text_clauses: Vec<Box<dyn Query>> = Vec::new();
-            text_clauses.extend(self.phrase(&text, SPAN_SLOP, false));
+            // The name is satisfied by its text or by the tag, whichever scores higher, so a
+            // document tagged in another language competes with one that has the words.
+            let mut either: Vec<Box<dyn Query>> = Vec::new();
+            either.extend(self.phrase(&text, SPAN_SLOP, false));
             let singles: Vec<Box<dyn Query>> = words[..len]
                 .iter()
                 .filter_map(|w| self.words_query(w, false))
                 .collect();
             if let Some(singles) = union(singles) {
-                text_clauses.push(Box::new(BoostQuery::new(singles, SPAN_WORDS_WEIGHT)));
+                either.push(Box::new(BoostQuery::new(singles, SPAN_WORDS_WEIGHT)));
             }
-            // The name is satisfied by its text or by the tag, whichever scores higher, so a
-            // document tagged in another language competes with one that has the words.
-            let mut either: Vec<Box<dyn Query>> = text_clauses.into_iter().collect();
             for slug in &methods {
                 either.push(self.tagged(self.fields.methods, slug, SPAN_TAG_SCORE));
             }

@@ -64,11 +64,12 @@ pub fn correction(
 ) -> tantivy::Result<Option<String>> {
     let max_distance = if word.chars().count() >= 6 { 2 } else { 1 };
     for distance in 1..=max_distance {
-        let query = FuzzyTermQuery::new(Term::from_field_text(spell, word), distance, true);
+        let automaton =
+            FuzzyTermQuery::new(Term::from_field_text(spell, word), distance, true).automaton()?;
         let mut frequencies: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         for segment in searcher.segment_readers() {
             let inverted = segment.inverted_index(spell)?;
-            let mut stream = inverted.terms().search(query.automaton()?).into_stream()?;
+            let mut stream = inverted.terms().search(&automaton).into_stream()?;
             while stream.advance() {
                 *frequencies.entry(stream.key().to_vec()).or_default() +=
                     u64::from(stream.value().doc_freq);
