@@ -3,6 +3,7 @@
 //! The [`SearchEngine`] trait is the seam the HTTP layer talks to: it knows nothing of what
 //! stands behind it (today a local tantivy index).
 
+pub mod affix;
 pub mod facets;
 pub mod query;
 pub mod request;
@@ -68,6 +69,8 @@ pub struct SearchResponse {
     pub facets: FacetCounts,
     /// Corrected queries, when this one found nothing.
     pub suggestions: Vec<String>,
+    /// What building the query cost (not part of the wire format).
+    pub work: query::QueryWork,
 }
 
 /// Why a search failed. The caller's mistakes are caught earlier, by
@@ -118,7 +121,7 @@ impl Engine {
                 analyzers,
                 methods,
                 concepts,
-                patterns: query::PatternCache::default(),
+                affixes: affix::AffixCache::default(),
             },
             facets: facets::FacetCache::default(),
         }
@@ -148,6 +151,7 @@ impl SearchEngine for Engine {
             .map(|segment| segment.segment_id())
             .collect();
         self.facets.retain(&live);
+        self.context.affixes.retain(&live);
         let collector = FacetedCollector::new(filters, self.facets.clone(), top);
         let (top, counts) = searcher.search(query, &collector)?;
 
@@ -190,6 +194,7 @@ impl SearchEngine for Engine {
             hits,
             facets: counts,
             suggestions,
+            work: built.as_ref().map(|b| b.work).unwrap_or_default(),
         })
     }
 

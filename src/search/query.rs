@@ -21,12 +21,11 @@
 //! name ("customer journey") are searched as that name, satisfied either by its words or by
 //! the tag, whichever scores higher ([`SPAN_TAG_SCORE`]).
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
-    FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
+    PhraseQuery, Query, QueryParser, TermQuery, TermSetQuery,
 };
 use tantivy::query_grammar::{Delimiter, Occur as AstOccur, UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -36,6 +35,7 @@ use crate::index::analyzers::{Analyzers, Profile};
 use crate::index::{Fields, LabIndex};
 use crate::lang::Lang;
 use crate::matching::TermMatcher;
+use crate::search::affix::{self, AffixCache, Expansion};
 use crate::search::suggest;
 
 /// How much a title match outweighs a body match.
@@ -85,38 +85,8 @@ pub struct QueryContext {
     pub methods: TermMatcher,
     /// Concept vocabulary.
     pub concepts: TermMatcher,
-    /// Compiled patterns for words looked for inside compounds, shared by all searches.
-    pub patterns: PatternCache,
-}
-
-/// Compiled term-dictionary patterns by stem. Compiling one costs milliseconds and the same
-/// words come back (paging re-runs a query), so they are kept, up to a bound.
-#[derive(Clone, Default)]
-pub struct PatternCache(Arc<Mutex<HashMap<String, Arc<tantivy_fst::Regex>>>>);
-
-/// Patterns kept before the cache starts afresh.
-const MAX_CACHED_PATTERNS: usize = 2048;
-
-impl PatternCache {
-    /// The pattern matching words that begin or end with `stem` and are at least
-    /// [`MIN_REST`] characters longer.
-    fn inside(&self, stem: &str) -> Option<Arc<tantivy_fst::Regex>> {
-        let mut cache = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(found) = cache.get(stem) {
-            return Some(Arc::clone(found));
-        }
-        let escaped = regex::escape(stem);
-        let pattern = format!("(.{{{MIN_REST},}}{escaped})|({escaped}.{{{MIN_REST},}})");
-        let compiled = Arc::new(tantivy_fst::Regex::new(&pattern).ok()?);
-        if cache.len() >= MAX_CACHED_PATTERNS {
-            cache.clear();
-        }
-        cache.insert(stem.to_string(), Arc::clone(&compiled));
-        Some(compiled)
-    }
+    /// Reversed dictionaries for words looked for inside compounds, shared by all searches.
+    pub affixes: AffixCache,
 }
 
 /// A built query and the plain words it was made of (for spelling suggestions).
@@ -127,6 +97,21 @@ pub struct BuiltQuery {
     pub words: Vec<String>,
     /// Words found nowhere in the index, with the spelling searched in their place.
     pub corrections: Vec<(String, String)>,
+    /// What building the query cost.
+    pub work: QueryWork,
+}
+
+/// The work of building one query, counted (not timed) so that tests can bound it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct QueryWork {
+    /// Term queries made (each a dictionary lookup that found the term).
+    pub terms: usize,
+    /// Words that went to the fallbacks (compound search, corrections).
+    pub fallback_words: usize,
+    /// Dictionary entries the fallbacks examined.
+    pub examined: usize,
+    /// Words the fallbacks expanded to.
+    pub expanded: usize,
 }
 
 /// The query for `text`; `None` when the text is empty (match every document).
@@ -149,7 +134,7 @@ pub fn build(
         corrections: Vec::new(),
         spanned: BTreeSet::new(),
         present: None,
-        fallbacks: 0,
+        work: QueryWork::default(),
     };
     let query = match index.profile() {
         Profile::Baseline => plain_query(index, text),
@@ -182,6 +167,7 @@ pub fn build(
         query,
         words: builder.words,
         corrections: builder.corrections,
+        work: builder.work,
     })
 }
 
@@ -218,8 +204,8 @@ struct Builder<'a> {
     spanned: BTreeSet<String>,
     /// The languages with documents, once asked for.
     present: Option<Vec<Lang>>,
-    /// Words that went to the fallbacks (compound search, corrections) so far.
-    fallbacks: usize,
+    /// What the query has cost so far.
+    work: QueryWork,
 }
 
 impl Builder<'_> {
@@ -357,10 +343,11 @@ impl Builder<'_> {
     }
 
     /// A term query with `weight`, or nothing when no document has the term.
-    fn term(&self, field: Field, text: &str, weight: f32) -> Option<Box<dyn Query>> {
+    fn term(&mut self, field: Field, text: &str, weight: f32) -> Option<Box<dyn Query>> {
         if self.doc_freq(field, text) == 0 {
             return None;
         }
+        self.work.terms += 1;
         let query = Box::new(TermQuery::new(
             Term::from_field_text(field, text),
             IndexRecordOption::WithFreqs,
@@ -376,8 +363,8 @@ impl Builder<'_> {
     /// nearest spelling at a lower weight.
     fn word(&mut self, word: &str, only_titles: bool) -> Option<Box<dyn Query>> {
         let mut clauses = self.signals(word, only_titles);
-        if clauses.is_empty() && !only_titles && self.fallbacks < MAX_FALLBACK_WORDS {
-            self.fallbacks += 1;
+        if clauses.is_empty() && !only_titles && self.work.fallback_words < MAX_FALLBACK_WORDS {
+            self.work.fallback_words += 1;
             clauses.extend(self.inside_compounds(word));
             clauses.extend(self.typo(word));
         } else if !only_titles {
@@ -454,9 +441,14 @@ impl Builder<'_> {
             if stem.chars().count() < MIN_INSIDE_CHARS {
                 continue;
             }
-            if let Some(pattern) = self.context.patterns.inside(&stem) {
-                let query = RegexQuery::from_regex(pattern, self.fields.body_of(lang));
-                clauses.push(Box::new(BoostQuery::new(Box::new(query), PARTS_WEIGHT)));
+            let body = self.fields.body_of(lang);
+            match self
+                .context
+                .affixes
+                .around(self.searcher, body, &stem, MIN_REST)
+            {
+                Ok(expansion) => clauses.extend(self.expanded(body, expansion, PARTS_WEIGHT)),
+                Err(err) => tracing::warn!(%err, "compound search failed"),
             }
         }
         clauses
@@ -509,16 +501,37 @@ impl Builder<'_> {
             Err(err) => tracing::warn!(%err, "typo correction failed"),
         }
         for lang in self.present_languages() {
+            let field = self.fields.fold_of(lang);
             for form in self.folded_forms(lang, word) {
-                let fuzzy = FuzzyTermQuery::new(
-                    Term::from_field_text(self.fields.fold_of(lang), &form),
-                    distance,
-                    true,
-                );
-                clauses.push(Box::new(ConstScoreQuery::new(Box::new(fuzzy), TYPO_SCORE)));
+                match affix::near(self.searcher, field, &form, distance) {
+                    Ok(expansion) => clauses.extend(self.expanded(field, expansion, TYPO_SCORE)),
+                    Err(err) => tracing::warn!(%err, "near spellings failed"),
+                }
             }
         }
         clauses
+    }
+
+    /// Documents holding any word of `expansion` in `field`, at the constant `score`.
+    fn expanded(
+        &mut self,
+        field: Field,
+        expansion: Expansion,
+        score: f32,
+    ) -> Option<Box<dyn Query>> {
+        self.work.examined += expansion.examined;
+        self.work.expanded += expansion.words.len();
+        if expansion.words.is_empty() {
+            return None;
+        }
+        let terms = expansion
+            .words
+            .iter()
+            .map(|word| Term::from_field_text(field, word));
+        Some(Box::new(ConstScoreQuery::new(
+            Box::new(TermSetQuery::new(terms)),
+            score,
+        )))
     }
 
     /// A quoted phrase: its words in order (within `slop` positions) in each language.

@@ -1,0 +1,167 @@
+//! The fallbacks' term expansions, bounded: indexed words that begin or end with a stem, and
+//! words within a small edit distance, each found in time proportional to what they find.
+//!
+//! A regular expression such as `.{3,}stem` has to walk the whole term dictionary, which at
+//! 100,000 documents is over a million words. Instead, words beginning with a stem are a range
+//! of the (sorted) dictionary, and words ending with it are a range of the same words
+//! reversed: each segment's reversed dictionary of a field is built once, on first use, into
+//! an in-memory FST, and kept for as long as the segment lives (segments are immutable).
+//! Every expansion examines at most [`MAX_EXAMINED`] dictionary entries per segment and keeps
+//! at most [`MAX_EXPANDED`] words, the most frequent, so a query of unknown words costs a
+//! bounded amount of work whatever the index holds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tantivy::index::{SegmentId, SegmentReader};
+use tantivy::query::FuzzyTermQuery;
+use tantivy::schema::Field;
+use tantivy::{Searcher, Term};
+use tantivy_fst::{IntoStreamer, Map, Streamer};
+
+/// Dictionary entries one expansion may examine in one segment.
+pub const MAX_EXAMINED: usize = 20_000;
+/// Words one expansion keeps.
+pub const MAX_EXPANDED: usize = 64;
+
+/// The words an expansion found, and how much of the dictionaries it looked at.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Expansion {
+    /// Indexed words, most frequent first, at most [`MAX_EXPANDED`].
+    pub words: Vec<String>,
+    /// Dictionary entries examined, over all segments.
+    pub examined: usize,
+}
+
+/// Reversed term dictionaries by segment and field, shared by all searches of one index.
+#[derive(Clone, Default)]
+pub struct AffixCache(Arc<Mutex<HashMap<(SegmentId, Field), Arc<Map<Vec<u8>>>>>>);
+
+impl AffixCache {
+    /// Words of `field` that begin or end with `stem` and are at least `min_rest` characters
+    /// longer.
+    pub fn around(
+        &self,
+        searcher: &Searcher,
+        field: Field,
+        stem: &str,
+        min_rest: usize,
+    ) -> tantivy::Result<Expansion> {
+        let min_chars = stem.chars().count() + min_rest;
+        let long_enough =
+            |word: &[u8]| std::str::from_utf8(word).is_ok_and(|w| w.chars().count() >= min_chars);
+        let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut examined = 0;
+        let reversed_stem: Vec<u8> = stem.bytes().rev().collect();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(field)?;
+            let terms = inverted.terms();
+            // Words that begin with the stem: a range of the dictionary.
+            let mut stream = terms.range().ge(stem.as_bytes()).into_stream()?;
+            let mut seen = 0;
+            while seen < MAX_EXAMINED && stream.advance() {
+                let key = stream.key();
+                if !key.starts_with(stem.as_bytes()) {
+                    break;
+                }
+                seen += 1;
+                if long_enough(key) {
+                    *found.entry(key.to_vec()).or_default() += u64::from(stream.value().doc_freq);
+                }
+            }
+            examined += seen;
+            // Words that end with it: a range of the reversed dictionary.
+            let reversed = self.reversed(segment, field)?;
+            let mut stream = reversed.range().ge(&reversed_stem).into_stream();
+            let mut seen = 0;
+            while seen < MAX_EXAMINED {
+                let Some((key, doc_freq)) = stream.next() else {
+                    break;
+                };
+                if !key.starts_with(&reversed_stem) {
+                    break;
+                }
+                seen += 1;
+                let word: Vec<u8> = key.iter().rev().copied().collect();
+                if long_enough(&word) {
+                    *found.entry(word).or_default() += doc_freq;
+                }
+            }
+            examined += seen;
+        }
+        Ok(keep_most_frequent(found, examined))
+    }
+
+    /// The reversed dictionary of `field` in `segment`, built on first use.
+    fn reversed(
+        &self,
+        segment: &SegmentReader,
+        field: Field,
+    ) -> tantivy::Result<Arc<Map<Vec<u8>>>> {
+        let key = (segment.segment_id(), field);
+        if let Some(found) = self.lock().get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        // Built outside the lock: two searches may both build a new segment's once.
+        let inverted = segment.inverted_index(field)?;
+        let mut entries: Vec<(Vec<u8>, u64)> = Vec::with_capacity(inverted.terms().num_terms());
+        let mut stream = inverted.terms().stream()?;
+        while stream.advance() {
+            let reversed = stream.key().iter().rev().copied().collect();
+            entries.push((reversed, u64::from(stream.value().doc_freq)));
+        }
+        entries.sort_unstable();
+        entries.dedup_by(|a, b| a.0 == b.0);
+        let map = Map::from_iter(entries)
+            .map_err(|err| tantivy::TantivyError::InternalError(err.to_string()))?;
+        let map = Arc::new(map);
+        self.lock().insert(key, Arc::clone(&map));
+        Ok(map)
+    }
+
+    /// Forgets segments that are gone (merged away or deleted).
+    pub fn retain(&self, live: &[SegmentId]) {
+        self.lock().retain(|(id, _), _| live.contains(id));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, Field), Arc<Map<Vec<u8>>>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Words of `field` within `distance` edits of `word` (a transposition counting one).
+pub fn near(
+    searcher: &Searcher,
+    field: Field,
+    word: &str,
+    distance: u8,
+) -> tantivy::Result<Expansion> {
+    let automaton =
+        FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true).automaton()?;
+    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
+    let mut examined = 0;
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted.terms().search(&automaton).into_stream()?;
+        let mut seen = 0;
+        while seen < MAX_EXAMINED && stream.advance() {
+            seen += 1;
+            *found.entry(stream.key().to_vec()).or_default() += u64::from(stream.value().doc_freq);
+        }
+        examined += seen;
+    }
+    Ok(keep_most_frequent(found, examined))
+}
+
+fn keep_most_frequent(found: HashMap<Vec<u8>, u64>, examined: usize) -> Expansion {
+    let mut found: Vec<(Vec<u8>, u64)> = found.into_iter().collect();
+    found.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let words = found
+        .into_iter()
+        .take(MAX_EXPANDED)
+        .filter_map(|(word, _)| String::from_utf8(word).ok())
+        .collect();
+    Expansion { words, examined }
+}
