@@ -89,6 +89,9 @@ struct Limits {
     /// at most one batch.
     #[arg(long, default_value_t = pipeline::DEFAULT_BATCH_FILES)]
     commit_every: usize,
+    /// Workers that read, extract and enrich files (default: one per core).
+    #[arg(long, env = "LABSEARCH_INGEST_THREADS")]
+    ingest_threads: Option<usize>,
 }
 
 impl Limits {
@@ -97,6 +100,10 @@ impl Limits {
             full,
             max_file_size: self.max_file_size,
             batch_files: self.commit_every.max(1),
+            threads: self
+                .ingest_threads
+                .unwrap_or_else(|| IngestOptions::default().threads)
+                .max(1),
             ..IngestOptions::default()
         }
     }

@@ -93,8 +93,10 @@ pub fn build(lang: Lang) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
-        .filter(Expand::Compounds(lang, Arc::clone(&LEXICON)))
-        .filter(Stem(lang))
+        .filter(Forms {
+            lang,
+            kind: FormKind::Compounds(Arc::clone(&LEXICON)),
+        })
         .build()
 }
 
@@ -103,8 +105,10 @@ pub fn build_folding(lang: Lang) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
-        .filter(Expand::Fold)
-        .filter(Stem(lang))
+        .filter(Forms {
+            lang,
+            kind: FormKind::Fold,
+        })
         .build()
 }
 
@@ -524,93 +528,74 @@ fn stem_with(stemmer: &rust_stemmers::Stemmer, word: &str) -> String {
     }
 }
 
-/// The stemming filter: Snowball (rust-stemmers) with [`MIN_STEM_CHARS`]. Tokens must be
-/// lowercased first.
-#[derive(Clone, Copy)]
-struct Stem(Lang);
-
-impl TokenFilter for Stem {
-    type Tokenizer<T: Tokenizer> = StemFilter<T>;
-
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> StemFilter<T> {
-        StemFilter {
-            lang: self.0,
-            inner: tokenizer,
-        }
-    }
-}
-
-#[derive(Clone)]
-struct StemFilter<T> {
-    lang: Lang,
-    inner: T,
-}
-
-impl<T: Tokenizer> Tokenizer for StemFilter<T> {
-    type TokenStream<'a> = StemStream<T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        StemStream {
-            tail: self.inner.token_stream(text),
-            stemmer: rust_stemmer(self.lang),
-        }
-    }
-}
-
-struct StemStream<T> {
-    tail: T,
-    stemmer: rust_stemmers::Stemmer,
-}
-
-impl<T: TokenStream> TokenStream for StemStream<T> {
-    fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
-        }
-        let token = self.tail.token_mut();
-        token.text = stem_with(&self.stemmer, &token.text);
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
-// The token filter that adds forms at the position of their word.
+// The token filter: each lowercased word becomes its stemmed forms at its position.
 
-/// Adds forms of each token at its position: compound parts (keeping the whole word first), or
-/// folded forms (replacing the word).
+/// What forms a word has besides itself.
 #[derive(Clone)]
-enum Expand {
-    Compounds(Lang, Arc<Lexicon>),
+enum FormKind {
+    /// The word, then its compound parts (each stemmed like a word of its own).
+    Compounds(Arc<Lexicon>),
+    /// The word's folded variants, replacing it (each stemmed).
     Fold,
 }
 
-impl Expand {
-    /// The forms to emit for `word`, the first replacing it.
-    fn forms(&self, word: &str, out: &mut Vec<String>) {
-        match self {
-            Expand::Compounds(lang, lexicon) => {
-                out.push(word.to_string());
-                out.extend(lexicon.split(*lang, word));
+/// Turns each lowercased token into its stemmed forms (Snowball via rust-stemmers, with
+/// [`MIN_STEM_CHARS`]), all at the token's position, the first replacing the token.
+///
+/// Words repeat (Zipf), and splitting and stemming one costs dozens of lookups, so the forms
+/// of each word are remembered per thread ([`FORMS`]): ingest threads never wait on each
+/// other, and the forms are a pure function of the word, the language and the compiled-in
+/// lexicon.
+#[derive(Clone)]
+struct Forms {
+    lang: Lang,
+    kind: FormKind,
+}
+
+impl Forms {
+    /// The slot of this analyzer in the per-thread memory.
+    fn slot(&self) -> usize {
+        let kind = match self.kind {
+            FormKind::Compounds(_) => 0,
+            FormKind::Fold => 1,
+        };
+        lang_index(self.lang) * 2 + kind
+    }
+
+    /// The forms of `word`, computed.
+    fn compute(&self, stemmer: &rust_stemmers::Stemmer, word: &str) -> Box<[String]> {
+        let mut forms = Vec::new();
+        match &self.kind {
+            FormKind::Compounds(lexicon) => {
+                forms.push(word.to_string());
+                forms.extend(lexicon.split(self.lang, word));
             }
-            Expand::Fold => out.extend(fold(word)),
+            FormKind::Fold => forms.extend(fold(word)),
         }
+        if forms.is_empty() {
+            forms.push(word.to_string());
+        }
+        forms.iter().map(|form| stem_with(stemmer, form)).collect()
     }
 }
 
-impl TokenFilter for Expand {
-    type Tokenizer<T: Tokenizer> = ExpandFilter<T>;
+thread_local! {
+    /// Forms already computed on this thread, per analyzer slot ([`Forms::slot`]), by word.
+    static FORMS: std::cell::RefCell<Vec<std::collections::HashMap<String, Box<[String]>>>> =
+        std::cell::RefCell::new(vec![std::collections::HashMap::new(); Lang::ALL.len() * 2]);
+}
 
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> ExpandFilter<T> {
-        ExpandFilter {
-            expand: self,
+/// Words remembered per analyzer and thread before that memory starts afresh.
+const MAX_CACHED_FORMS: usize = 50_000;
+
+impl TokenFilter for Forms {
+    type Tokenizer<T: Tokenizer> = FormsFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> FormsFilter<T> {
+        FormsFilter {
+            stemmer: Arc::new(rust_stemmer(self.lang)),
+            forms: self,
             inner: tokenizer,
             pending: Vec::new(),
         }
@@ -618,35 +603,38 @@ impl TokenFilter for Expand {
 }
 
 #[derive(Clone)]
-struct ExpandFilter<T> {
-    expand: Expand,
+struct FormsFilter<T> {
+    forms: Forms,
+    stemmer: Arc<rust_stemmers::Stemmer>,
     inner: T,
     pending: Vec<Token>,
 }
 
-impl<T: Tokenizer> Tokenizer for ExpandFilter<T> {
-    type TokenStream<'a> = ExpandStream<'a, T::TokenStream<'a>>;
+impl<T: Tokenizer> Tokenizer for FormsFilter<T> {
+    type TokenStream<'a> = FormsStream<'a, T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
         self.pending.clear();
-        ExpandStream {
-            expand: &self.expand,
+        FormsStream {
+            forms: &self.forms,
+            stemmer: &self.stemmer,
+            slot: self.forms.slot(),
             tail: self.inner.token_stream(text),
             pending: &mut self.pending,
-            forms: Vec::new(),
         }
     }
 }
 
-struct ExpandStream<'a, T> {
-    expand: &'a Expand,
+struct FormsStream<'a, T> {
+    forms: &'a Forms,
+    stemmer: &'a rust_stemmers::Stemmer,
+    slot: usize,
     tail: T,
     /// Forms still to emit, last first; the current token is the last element.
     pending: &'a mut Vec<Token>,
-    forms: Vec<String>,
 }
 
-impl<T: TokenStream> TokenStream for ExpandStream<'_, T> {
+impl<T: TokenStream> TokenStream for FormsStream<'_, T> {
     fn advance(&mut self) -> bool {
         self.pending.pop();
         if !self.pending.is_empty() {
@@ -656,17 +644,27 @@ impl<T: TokenStream> TokenStream for ExpandStream<'_, T> {
             return false;
         }
         let token = self.tail.token();
-        self.forms.clear();
-        self.expand.forms(&token.text, &mut self.forms);
-        for form in self.forms.iter().rev() {
-            self.pending.push(Token {
-                text: form.clone(),
-                ..token.clone()
-            });
-        }
-        if self.pending.is_empty() {
-            self.pending.push(token.clone());
-        }
+        let (forms, stemmer, slot, pending) =
+            (self.forms, self.stemmer, self.slot, &mut *self.pending);
+        FORMS.with(|memory| {
+            let mut memory = memory.borrow_mut();
+            let known = &mut memory[slot];
+            if !known.contains_key(token.text.as_str()) {
+                if known.len() >= MAX_CACHED_FORMS {
+                    known.clear();
+                }
+                known.insert(token.text.clone(), forms.compute(stemmer, &token.text));
+            }
+            for form in known[token.text.as_str()].iter().rev() {
+                pending.push(Token {
+                    offset_from: token.offset_from,
+                    offset_to: token.offset_to,
+                    position: token.position,
+                    text: form.clone(),
+                    position_length: token.position_length,
+                });
+            }
+        });
         true
     }
 

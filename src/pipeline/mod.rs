@@ -11,8 +11,9 @@ pub mod extract;
 pub mod meta;
 pub mod read;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::index::analyzers::Analyzers;
@@ -104,6 +105,8 @@ pub struct IngestOptions {
     pub batch_files: usize,
     /// ...or after this much time with uncommitted changes, whichever comes first.
     pub batch_time: Duration,
+    /// Workers reading, extracting and enriching files.
+    pub threads: usize,
 }
 
 impl Default for IngestOptions {
@@ -113,6 +116,7 @@ impl Default for IngestOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             batch_files: DEFAULT_BATCH_FILES,
             batch_time: DEFAULT_BATCH_TIME,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -255,7 +259,6 @@ pub fn ingest_with_progress(
     let mut writer = index.writer()?;
     let vocabulary = Vocabulary::load(data_dir)?;
     let rules = Boilerplate::load(data_dir)?;
-    let mut enricher = Enricher::new(&vocabulary);
     let walk = read::walk(data_dir).map_err(|source| IngestError::DataDir {
         path: data_dir.to_path_buf(),
         source,
@@ -274,7 +277,7 @@ pub fn ingest_with_progress(
         vocabulary.fingerprint,
         crate::index::analyzers::lexicon_fingerprint()
     );
-    let mut repeated = RepeatedLines::new(&walk.files, options.max_file_size);
+    let repeated = RepeatedLines::new(&walk.files, options.max_file_size);
 
     let mut report = IngestReport {
         files_read: walk.files.len(),
@@ -291,66 +294,107 @@ pub fn ingest_with_progress(
         since: Instant::now(),
         dirty: options.full,
     };
-    for file in &walk.files {
-        progress.advance(file.size);
-        let file_id = file.file_id();
-        let previous = known.remove(&file_id);
-        let outcome = read_file(file, options.max_file_size).and_then(|(bytes, sidecar)| {
-            let hash = content_hash(&salt, &bytes, sidecar.as_deref());
-            if previous.as_deref() == Some(hash.as_str()) {
-                return Ok(None);
-            }
-            let (records, errors) = documents(
-                file,
-                &bytes,
-                sidecar.as_deref(),
-                &hash,
-                &rules,
-                &mut repeated,
-                &mut enricher,
-            )?;
-            Ok(Some((records, errors, bytes.len())))
-        });
-        match outcome {
-            Ok(None) => {
-                report.unchanged += 1;
-                continue;
-            }
-            Ok(Some((records, errors, size))) => {
-                writer.replace_file(&file_id, &records)?;
-                report.documents_indexed += records.len();
-                report.bytes_indexed += size as u64;
-                if previous.is_some() {
-                    report.updated += 1;
-                } else {
-                    report.added += 1;
+    let context = Prepare {
+        salt: &salt,
+        rules: &rules,
+        repeated: &repeated,
+        known: &known,
+        max_file_size: options.max_file_size,
+    };
+    let threads = options.threads.max(1);
+    let mut enrichers: Vec<Enricher> = (0..threads).map(|_| Enricher::new(&vocabulary)).collect();
+    // Reading, extraction and enrichment run on `threads` workers; the outcomes are applied
+    // here in the order of the walk (so a run is deterministic), at most `window` ahead.
+    let window = threads * 32;
+    let (job_tx, job_rx) = std::sync::mpsc::channel::<usize>();
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        // Owned by this closure, so that leaving it early (a failed commit) ends the workers.
+        let (job_tx, done_rx) = (job_tx, done_rx);
+        for enricher in enrichers.iter_mut() {
+            let (job_rx, done_tx, context, files) =
+                (&job_rx, done_tx.clone(), &context, &walk.files);
+            scope.spawn(move || loop {
+                let job = job_rx
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .recv();
+                let Ok(i) = job else { break };
+                let outcome = context.prepare(&files[i], enricher);
+                if done_tx.send((i, outcome)).is_err() {
+                    break;
                 }
-                for (location, reason) in errors {
-                    let source = format!("{}{location}", file.relative);
-                    tracing::warn!(%source, %reason, "skipped");
-                    report.failed.push(FileError { source, reason });
+            });
+        }
+        drop(done_tx);
+        let mut sent = 0;
+        while sent < walk.files.len().min(window) {
+            let _ = job_tx.send(sent);
+            sent += 1;
+        }
+        let mut ready: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut next = 0;
+        while next < walk.files.len() {
+            let Ok((i, outcome)) = done_rx.recv() else {
+                break;
+            };
+            ready.insert(i, outcome);
+            while let Some(outcome) = ready.remove(&next) {
+                let file = &walk.files[next];
+                next += 1;
+                if sent < walk.files.len() {
+                    let _ = job_tx.send(sent);
+                    sent += 1;
                 }
-            }
-            Err(reason) => {
-                // A file that no longer yields text loses its old documents too.
-                if previous.is_some() {
-                    writer.delete_file(&file_id);
+                progress.advance(file.size);
+                let file_id = file.file_id();
+                let previous = known.contains_key(&file_id);
+                match outcome {
+                    Ok(None) => {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    Ok(Some((records, errors, size))) => {
+                        writer.replace_file(&file_id, &records)?;
+                        report.documents_indexed += records.len();
+                        report.bytes_indexed += size as u64;
+                        if previous {
+                            report.updated += 1;
+                        } else {
+                            report.added += 1;
+                        }
+                        for (location, reason) in errors {
+                            let source = format!("{}{location}", file.relative);
+                            tracing::warn!(%source, %reason, "skipped");
+                            report.failed.push(FileError { source, reason });
+                        }
+                    }
+                    Err(reason) => {
+                        // A file that no longer yields text loses its old documents too.
+                        if previous {
+                            writer.delete_file(&file_id);
+                        }
+                        fail(&mut report, file, reason);
+                    }
                 }
-                fail(&mut report, file, reason);
+                batch.pending += 1;
+                batch.dirty = true;
+                if batch.pending >= options.batch_files.max(1)
+                    || batch.since.elapsed() >= options.batch_time
+                {
+                    writer.commit()?;
+                    report.commits += 1;
+                    batch.pending = 0;
+                    batch.since = Instant::now();
+                    progress.committed(index.num_documents());
+                }
             }
         }
-        batch.pending += 1;
-        batch.dirty = true;
-        if batch.pending >= options.batch_files.max(1)
-            || batch.since.elapsed() >= options.batch_time
-        {
-            writer.commit()?;
-            report.commits += 1;
-            batch.pending = 0;
-            batch.since = Instant::now();
-            progress.committed(index.num_documents());
-        }
-    }
+        Ok(())
+    })?;
+    let seen: HashSet<String> = walk.files.iter().map(SourceFile::file_id).collect();
+    known.retain(|file_id, _| !seen.contains(file_id));
     for file_id in known.keys() {
         writer.delete_file(file_id);
         report.deleted += 1;
@@ -370,6 +414,42 @@ struct Batch {
     pending: usize,
     since: Instant,
     dirty: bool,
+}
+
+/// What became of one file: unchanged (`None`), its records with the parts that failed and
+/// its size, or why it failed as a whole.
+type Outcome = Result<Option<(Vec<Record>, Vec<(String, String)>, usize)>, String>;
+
+/// What every worker shares to turn a file into records.
+struct Prepare<'a> {
+    salt: &'a str,
+    rules: &'a Boilerplate,
+    repeated: &'a RepeatedLines,
+    known: &'a HashMap<String, String>,
+    max_file_size: u64,
+}
+
+impl Prepare<'_> {
+    /// Reads `file` and, unless its key is unchanged, extracts and enriches its documents.
+    fn prepare(&self, file: &SourceFile, enricher: &mut Enricher) -> Outcome {
+        let previous = self.known.get(&file.file_id());
+        let (bytes, sidecar) = read_file(file, self.max_file_size)?;
+        let hash = content_hash(self.salt, &bytes, sidecar.as_deref());
+        if previous.map(String::as_str) == Some(hash.as_str()) {
+            return Ok(None);
+        }
+        let repeated = self.repeated.of(file);
+        let (records, errors) = documents(
+            file,
+            &bytes,
+            sidecar.as_deref(),
+            &hash,
+            self.rules,
+            &repeated,
+            enricher,
+        )?;
+        Ok(Some((records, errors, bytes.len())))
+    }
 }
 
 /// The bytes of a file and of its sidecar, or why they cannot be had.
@@ -420,7 +500,7 @@ fn documents(
     sidecar: Option<&str>,
     hash: &str,
     rules: &Boilerplate,
-    repeated: &mut RepeatedLines,
+    repeated: &HashSet<String>,
     enricher: &mut Enricher,
 ) -> Result<FileDocuments, String> {
     let extraction = extract::extract(file.format, bytes).map_err(|e| e.to_string())?;
@@ -444,7 +524,7 @@ fn documents(
         if let Some(over) = &sidecar_meta {
             meta.overlay(over);
         }
-        let text = rules.clean(&doc.text, repeated.of(file));
+        let text = rules.clean(&doc.text, repeated);
         let entries = if splittable {
             entries::split(&text)
         } else {
@@ -517,12 +597,12 @@ fn documents(
     Ok((records, errors))
 }
 
-/// The lines repeated across the text files of each directory, computed on first use.
+/// The lines repeated across the text files of each directory, computed on first use (by
+/// whichever worker needs them first).
 struct RepeatedLines {
     by_dir: HashMap<PathBuf, Vec<PathBuf>>,
     max_size: u64,
-    cache: HashMap<PathBuf, HashSet<String>>,
-    none: HashSet<String>,
+    cache: Mutex<HashMap<PathBuf, Arc<HashSet<String>>>>,
 }
 
 impl RepeatedLines {
@@ -541,29 +621,37 @@ impl RepeatedLines {
         RepeatedLines {
             by_dir,
             max_size,
-            cache: HashMap::new(),
-            none: HashSet::new(),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
-    fn of(&mut self, file: &SourceFile) -> &HashSet<String> {
+    fn of(&self, file: &SourceFile) -> Arc<HashSet<String>> {
         let Some(dir) = file.path.parent() else {
-            return &self.none;
+            return Arc::default();
         };
-        if !self.cache.contains_key(dir) {
-            let texts: Vec<String> = self
-                .by_dir
-                .get(dir)
-                .into_iter()
-                .flatten()
-                .filter_map(|path| std::fs::read(path).ok())
-                .filter(|bytes| bytes.len() as u64 <= self.max_size)
-                .filter_map(|bytes| String::from_utf8(bytes).ok())
-                .collect();
-            let repeated = boilerplate::repeated_lines(texts.iter().map(String::as_str));
-            self.cache.insert(dir.to_path_buf(), repeated);
+        let lock = || {
+            self.cache
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(found) = lock().get(dir) {
+            return Arc::clone(found);
         }
-        self.cache.get(dir).unwrap_or(&self.none)
+        // Computed outside the lock: two workers may both read a new directory once.
+        let texts: Vec<String> = self
+            .by_dir
+            .get(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|path| std::fs::read(path).ok())
+            .filter(|bytes| bytes.len() as u64 <= self.max_size)
+            .filter_map(|bytes| String::from_utf8(bytes).ok())
+            .collect();
+        let repeated = Arc::new(boilerplate::repeated_lines(
+            texts.iter().map(String::as_str),
+        ));
+        lock().insert(dir.to_path_buf(), Arc::clone(&repeated));
+        repeated
     }
 }
 
