@@ -33,9 +33,14 @@ pub struct Expansion {
     pub examined: usize,
 }
 
+/// A segment's field's words, each reversed, with their document frequencies.
+type Reversed = Arc<Map<Vec<u8>>>;
+/// Reversed dictionaries by segment and field.
+type ReversedBySegment = HashMap<(SegmentId, Field), Reversed>;
+
 /// Reversed term dictionaries by segment and field, shared by all searches of one index.
 #[derive(Clone, Default)]
-pub struct AffixCache(Arc<Mutex<HashMap<(SegmentId, Field), Arc<Map<Vec<u8>>>>>>);
+pub struct AffixCache(Arc<Mutex<ReversedBySegment>>);
 
 impl AffixCache {
     /// Words of `field` that begin or end with `stem` and are at least `min_rest` characters
@@ -124,7 +129,7 @@ impl AffixCache {
         self.lock().retain(|(id, _), _| live.contains(id));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, Field), Arc<Map<Vec<u8>>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReversedBySegment> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
