@@ -38,6 +38,7 @@ struct HitDto {
     published: Option<String>,
     url: Option<String>,
     organisation: Option<String>,
+    matched: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -83,6 +84,7 @@ impl From<Hit> for HitDto {
             published: hit.published,
             url: hit.url,
             organisation: hit.organisation,
+            matched: hit.matched,
         }
     }
 }

@@ -13,7 +13,8 @@ pub mod suggest;
 use std::time::Instant;
 
 use tantivy::collector::TopDocs;
-use tantivy::schema::TantivyDocument;
+use tantivy::schema::{Field, IndexRecordOption, TantivyDocument};
+use tantivy::{DocAddress, DocSet, Searcher, Term};
 
 use crate::index::analyzers::Analyzers;
 use crate::index::{IndexError, LabIndex};
@@ -52,6 +53,9 @@ pub struct Hit {
     pub url: Option<String>,
     /// Organisation named in the text.
     pub organisation: Option<String>,
+    /// Why this is a hit: the query's words as they stand in the snippet (`word`) or the
+    /// title (`title:word`), and the tags the query names that it carries (`tag:slug`).
+    pub matched: Vec<String>,
 }
 
 /// The answer to a [`SearchRequest`].
@@ -128,6 +132,24 @@ impl Engine {
     }
 }
 
+/// Whether the document at `address` has `value` in the indexed `field`.
+fn has_term(searcher: &Searcher, address: DocAddress, field: Field, value: &str) -> bool {
+    let segment = searcher.segment_reader(address.segment_ord);
+    let Ok(inverted) = segment.inverted_index(field) else {
+        return false;
+    };
+    let term = Term::from_field_text(field, value);
+    match inverted.read_postings(&term, IndexRecordOption::Basic) {
+        // Postings start at their first document, and may only seek forward.
+        Ok(Some(mut postings)) => {
+            postings.doc() == address.doc_id
+                || (postings.doc() < address.doc_id
+                    && postings.seek(address.doc_id) == address.doc_id)
+        }
+        _ => false,
+    }
+}
+
 impl SearchEngine for Engine {
     fn search(&self, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
         let started = Instant::now();
@@ -161,8 +183,22 @@ impl SearchEngine for Engine {
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
             let record = index.record_of(&doc);
+            let extract = snippets.extract(record.lang, &record.title, &record.body)?;
+            let mut matched = extract.matched;
+            for tag in built.iter().flat_map(|b| &b.tags) {
+                let tagged = match tag {
+                    query::Tag::Method(slug) => record.methods.contains(slug).then_some(slug),
+                    query::Tag::Concept(slug) => {
+                        has_term(&searcher, address, index.fields().concepts, slug).then_some(slug)
+                    }
+                };
+                if let Some(slug) = tagged {
+                    matched.push(format!("tag:{slug}"));
+                }
+            }
             hits.push(Hit {
-                snippet: snippets.snippet(record.lang, &record.body)?,
+                snippet: extract.snippet,
+                matched,
                 score,
                 id: record.id,
                 title: record.title,

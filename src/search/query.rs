@@ -97,8 +97,19 @@ pub struct BuiltQuery {
     pub words: Vec<String>,
     /// Words found nowhere in the index, with the spelling searched in their place.
     pub corrections: Vec<(String, String)>,
+    /// The tags the query names (`method:slug`, `concept:slug`), which may explain a hit.
+    pub tags: BTreeSet<Tag>,
     /// What building the query cost.
     pub work: QueryWork,
+}
+
+/// A vocabulary tag a query names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tag {
+    /// A method slug.
+    Method(String),
+    /// A concept (or place) slug.
+    Concept(String),
 }
 
 /// The work of building one query, counted (not timed) so that tests can bound it.
@@ -134,6 +145,7 @@ pub fn build(
         corrections: Vec::new(),
         spanned: BTreeSet::new(),
         present: None,
+        tags: BTreeSet::new(),
         work: QueryWork::default(),
     };
     let query = match index.profile() {
@@ -144,8 +156,9 @@ pub fn build(
                 .convert(&ast)
                 .unwrap_or_else(|| Box::new(EmptyQuery));
             // With + or - the text is a condition every hit must meet; the bonuses below then
-            // only rank. Without them, a document may be found by a bonus alone (a method
-            // named in another language).
+            // only rank. Without them, a document may also be found by the tag of a method,
+            // concept or place the query names (in another language, or as a compound part):
+            // the hit says so in `matched`.
             let occur = if has_operators(&ast) {
                 Occur::Must
             } else {
@@ -167,6 +180,7 @@ pub fn build(
         query,
         words: builder.words,
         corrections: builder.corrections,
+        tags: builder.tags,
         work: builder.work,
     })
 }
@@ -204,6 +218,8 @@ struct Builder<'a> {
     spanned: BTreeSet<String>,
     /// The languages with documents, once asked for.
     present: Option<Vec<Lang>>,
+    /// Tags named by the query so far.
+    tags: BTreeSet<Tag>,
     /// What the query has cost so far.
     work: QueryWork,
 }
@@ -311,6 +327,8 @@ impl Builder<'_> {
             for slug in &concepts {
                 either.push(self.tagged(self.fields.concepts, slug, SPAN_TAG_SCORE));
             }
+            self.tags.extend(methods.iter().cloned().map(Tag::Method));
+            self.tags.extend(concepts.iter().cloned().map(Tag::Concept));
             self.spanned.extend(methods.into_iter().chain(concepts));
             return Some((len, Box::new(DisjunctionMaxQuery::new(either))));
         }
@@ -612,11 +630,13 @@ impl Builder<'_> {
             Box::new(ConstScoreQuery::new(Box::new(term), score))
         };
         let mut out = Vec::new();
-        for slug in &methods {
-            out.push(tagged(self.fields.methods, slug, METHOD_SCORE));
+        for slug in methods {
+            out.push(tagged(self.fields.methods, &slug, METHOD_SCORE));
+            self.tags.insert(Tag::Method(slug));
         }
-        for slug in &concepts {
-            out.push(tagged(self.fields.concepts, slug, CONCEPT_SCORE));
+        for slug in concepts {
+            out.push(tagged(self.fields.concepts, &slug, CONCEPT_SCORE));
+            self.tags.insert(Tag::Concept(slug));
         }
         out
     }

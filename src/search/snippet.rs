@@ -1,17 +1,21 @@
-//! Highlighted extracts of a hit's body: matched terms in `<mark>`, everything else escaped.
+//! Highlighted extracts of a hit's body (matched terms in `<mark>`, everything else escaped),
+//! and the words that made it a hit.
 //!
 //! Analysing a whole body (compound splitting and stemming every word of up to 30 KB) for each
 //! hit would cost more than the search itself, so only a bounded stretch is analysed: the
 //! query's indexed terms are first looked for as plain text (a stem is nearly always the start
 //! of the word it came from, and compound parts stand inside words), and the analyser runs on
-//! [`WINDOW_BYTES`] around the first place one is found. A body without any is cut from its
-//! start.
+//! [`WINDOW_BYTES`] around the first place one is found. Folded matches ("goteborg" for
+//! "Göteborg") cannot be found as plain text; they are looked for in the first
+//! [`FOLD_WINDOW_BYTES`]. A body without either is cut from its start.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use tantivy::query::Query;
-use tantivy::snippet::SnippetGenerator;
+use tantivy::schema::Field;
+use tantivy::snippet::{Snippet, SnippetGenerator};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Score, Searcher, Term};
 
 use crate::index::Fields;
@@ -21,19 +25,91 @@ use crate::lang::Lang;
 pub const SNIPPET_CHARS: usize = 200;
 /// How much of a body, around the first place a query term stands, is analysed for a snippet.
 pub const WINDOW_BYTES: usize = 1200;
+/// How much of the start of a body is analysed for folded matches.
+pub const FOLD_WINDOW_BYTES: usize = 4000;
 /// How far before that place the analysed stretch begins.
 const WINDOW_BEFORE: usize = 200;
 /// How many stretches of one body are analysed at most.
 const MAX_WINDOWS: usize = 4;
 
-/// A language's snippet generator and the finder of its terms in plain text.
-struct LangSnippets {
-    lang: Lang,
-    generator: SnippetGenerator,
-    finder: Option<AhoCorasick>,
+/// A hit's snippet and the words of its title and snippet that the query matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extract {
+    /// HTML: the text escaped, matches in `<mark>`.
+    pub snippet: String,
+    /// Matched words as written (lowercased): `word` in the snippet, `title:word` in the title.
+    pub matched: Vec<String>,
 }
 
-/// Makes snippets for the hits of one query, one generator per language met.
+/// The query's terms of one field, with that field's analyzer.
+struct FieldTerms {
+    terms: BTreeMap<String, Score>,
+    analyzer: TextAnalyzer,
+}
+
+impl FieldTerms {
+    fn new(searcher: &Searcher, query: &dyn Query, field: Field) -> tantivy::Result<FieldTerms> {
+        let mut terms: BTreeSet<Term> = BTreeSet::new();
+        query.query_terms(&mut |term, _| {
+            if term.field() == field {
+                terms.insert(term.clone());
+            }
+        });
+        let mut texts: BTreeMap<String, Score> = BTreeMap::new();
+        for term in &terms {
+            let value = term.value();
+            let Some(text) = value.as_str() else {
+                continue;
+            };
+            let doc_freq = searcher.doc_freq(term)?;
+            if doc_freq > 0 {
+                texts.insert(text.to_string(), 1.0 / (1.0 + doc_freq as Score));
+            }
+        }
+        Ok(FieldTerms {
+            terms: texts,
+            analyzer: searcher.index().tokenizer_for_field(field)?,
+        })
+    }
+
+    fn generator(&self, field: Field) -> SnippetGenerator {
+        SnippetGenerator::new(
+            self.terms.clone(),
+            self.analyzer.clone(),
+            field,
+            SNIPPET_CHARS,
+        )
+    }
+
+    /// The words of `text` whose terms are among the query's, lowercased.
+    fn words_in(&self, text: &str, out: &mut Vec<String>) {
+        if self.terms.is_empty() {
+            return;
+        }
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(text);
+        while stream.advance() {
+            let token = stream.token();
+            if self.terms.contains_key(&token.text) {
+                if let Some(word) = text.get(token.offset_from..token.offset_to) {
+                    out.push(word.to_lowercase());
+                }
+            }
+        }
+    }
+}
+
+/// One language's generators and the finder of its terms in plain text.
+struct LangSnippets {
+    lang: Lang,
+    body: SnippetGenerator,
+    fold: SnippetGenerator,
+    finder: Option<AhoCorasick>,
+    title_terms: FieldTerms,
+    fold_terms: FieldTerms,
+}
+
+/// Makes snippets for the hits of one query, one set of generators per language met.
 pub struct Snippets<'a> {
     searcher: &'a Searcher,
     query: Option<&'a dyn Query>,
@@ -54,85 +130,106 @@ impl<'a> Snippets<'a> {
 
     /// The snippet of `body`, a text in `lang`.
     pub fn snippet(&mut self, lang: Lang, body: &str) -> tantivy::Result<String> {
-        if let Some(query) = self.query {
-            if !self.generators.iter().any(|g| g.lang == lang) {
-                let made = self.generator(query, lang)?;
-                self.generators.push(made);
-            }
-            let snippets = self
-                .generators
-                .iter()
-                .find(|g| g.lang == lang)
-                .expect("generator inserted above");
-            // A term found as text may sit inside another word ("dem" in "demokrati"), so a
-            // few stretches are tried before giving up.
-            let mut tried_to = 0;
-            let mut tries = 0;
-            for start in snippets.term_offsets(body) {
-                if start < tried_to {
-                    continue;
-                }
-                if tries == MAX_WINDOWS {
-                    break;
-                }
-                tries += 1;
-                let from = floor_boundary(body, start.saturating_sub(WINDOW_BEFORE));
-                let to = floor_boundary(body, from + WINDOW_BYTES);
-                tried_to = to;
-                let mut snippet = snippets.generator.snippet(&body[from..to]);
-                if !snippet.is_empty() {
-                    snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-                    return Ok(collapse_whitespace(&snippet.to_html()));
-                }
-            }
-        }
-        Ok(escape_html(&lead(body)))
+        Ok(self.extract(lang, "", body)?.snippet)
     }
 
-    /// The generator for the body field of `lang`, over the query's terms in that field.
-    fn generator(&self, query: &dyn Query, lang: Lang) -> tantivy::Result<LangSnippets> {
-        let field = self.fields.body_of(lang);
-        let mut terms: BTreeSet<Term> = BTreeSet::new();
-        query.query_terms(&mut |term, _| {
-            if term.field() == field {
-                terms.insert(term.clone());
-            }
-        });
-        let mut texts: BTreeMap<String, Score> = BTreeMap::new();
-        for term in &terms {
-            let value = term.value();
-            let Some(text) = value.as_str() else {
-                continue;
-            };
-            let doc_freq = self.searcher.doc_freq(term)?;
-            if doc_freq > 0 {
-                texts.insert(text.to_string(), 1.0 / (1.0 + doc_freq as Score));
-            }
+    /// The snippet of `body` and the matched words of `title` and of the snippet.
+    pub fn extract(&mut self, lang: Lang, title: &str, body: &str) -> tantivy::Result<Extract> {
+        let Some(query) = self.query else {
+            return Ok(Extract {
+                snippet: escape_html(&lead(body)),
+                matched: Vec::new(),
+            });
+        };
+        if !self.generators.iter().any(|g| g.lang == lang) {
+            let made = self.generators_for(query, lang)?;
+            self.generators.push(made);
         }
-        let finder = (!texts.is_empty())
+        let snippets = self
+            .generators
+            .iter()
+            .find(|g| g.lang == lang)
+            .expect("generators inserted above");
+        let mut matched = Vec::new();
+        snippets.title_terms.words_in(title, &mut matched);
+        snippets.fold_terms.words_in(title, &mut matched);
+        for word in &mut matched {
+            word.insert_str(0, "title:");
+        }
+        let snippet = snippets.highlighted(body).or_else(|| {
+            let start = &body[..floor_boundary(body, FOLD_WINDOW_BYTES)];
+            Some(snippets.fold.snippet(start)).filter(|s| !s.is_empty())
+        });
+        let snippet = match snippet {
+            Some(mut snippet) => {
+                for range in snippet.highlighted() {
+                    if let Some(word) = snippet.fragment().get(range.clone()) {
+                        matched.push(word.to_lowercase());
+                    }
+                }
+                snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+                collapse_whitespace(&snippet.to_html())
+            }
+            None => escape_html(&lead(body)),
+        };
+        let mut seen = HashSet::new();
+        matched.retain(|word| seen.insert(word.clone()));
+        Ok(Extract { snippet, matched })
+    }
+
+    /// The generators for `lang`, over the query's terms in that language's fields.
+    fn generators_for(&self, query: &dyn Query, lang: Lang) -> tantivy::Result<LangSnippets> {
+        let body_field = self.fields.body_of(lang);
+        let fold_field = self.fields.fold_of(lang);
+        let body = FieldTerms::new(self.searcher, query, body_field)?;
+        let fold_terms = FieldTerms::new(self.searcher, query, fold_field)?;
+        let title_terms = FieldTerms::new(self.searcher, query, self.fields.title_of(lang))?;
+        let finder = (!body.terms.is_empty())
             .then(|| {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::LeftmostFirst)
-                    .build(texts.keys())
+                    .build(body.terms.keys())
                     .ok()
             })
             .flatten();
-        let tokenizer = self.searcher.index().tokenizer_for_field(field)?;
         Ok(LangSnippets {
             lang,
-            generator: SnippetGenerator::new(texts, tokenizer, field, SNIPPET_CHARS),
+            body: body.generator(body_field),
+            fold: fold_terms.generator(fold_field),
             finder,
+            title_terms,
+            fold_terms,
         })
     }
 }
 
 impl LangSnippets {
-    /// The byte offsets in `body` where the query's terms stand as text, in order.
-    fn term_offsets<'b>(&'b self, body: &'b str) -> impl Iterator<Item = usize> + 'b {
-        self.finder
-            .iter()
-            .flat_map(move |finder| finder.find_iter(body).map(|m| m.start()))
+    /// The best snippet of the stretches of `body` around the places its terms stand as text.
+    fn highlighted(&self, body: &str) -> Option<Snippet> {
+        // A term found as text may sit inside another word ("dem" in "demokrati"), so a few
+        // stretches are tried before giving up.
+        let finder = self.finder.as_ref()?;
+        let mut tried_to = 0;
+        let mut tries = 0;
+        for found in finder.find_iter(body) {
+            let start = found.start();
+            if start < tried_to {
+                continue;
+            }
+            if tries == MAX_WINDOWS {
+                break;
+            }
+            tries += 1;
+            let from = floor_boundary(body, start.saturating_sub(WINDOW_BEFORE));
+            let to = floor_boundary(body, from + WINDOW_BYTES);
+            tried_to = to;
+            let snippet = self.body.snippet(&body[from..to]);
+            if !snippet.is_empty() {
+                return Some(snippet);
+            }
+        }
+        None
     }
 }
 

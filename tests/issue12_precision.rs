@@ -1,0 +1,155 @@
+//! Issue 12: every hit shows why it is there, a made-up word finds nothing, and the work of a
+//! query of unknown words is bounded (counted, not timed).
+
+mod common;
+
+use std::path::Path;
+
+use common::{corpus, index_of, search};
+use labsearch::eval::load_queries;
+use labsearch::search::affix::{MAX_EXAMINED, MAX_EXPANDED};
+use labsearch::search::{Engine, SearchEngine, SearchRequest};
+use labsearch::vocab::Vocabulary;
+
+fn relevance_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/relevance"))
+}
+
+#[test]
+fn every_hit_of_every_judged_query_says_why_it_is_there() {
+    let (_dir, index) = index_of(&relevance_dir().join("corpus"));
+    let engine = Engine::new(index, &Vocabulary::embedded());
+    let queries = load_queries(&relevance_dir().join("queries.jsonl")).expect("judged queries");
+    let mut checked = 0;
+    for judged in &queries {
+        let mut params = vec![("q", judged.query.as_str()), ("limit", "20")];
+        let filters: Vec<(String, String)> = form_urlencoded::parse(judged.filters.as_bytes())
+            .into_owned()
+            .collect();
+        params.extend(filters.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let request = SearchRequest::from_params(params).expect("valid parameters");
+        let response = engine.search(&request).expect("search runs");
+        for hit in &response.hits {
+            assert!(
+                !hit.matched.is_empty(),
+                "{:?}: hit {} shows no reason (snippet {:?})",
+                judged.query,
+                hit.source,
+                hit.snippet
+            );
+            // A word given as the reason is highlighted in the snippet or stands in the title.
+            for reason in &hit.matched {
+                if let Some(word) = reason.strip_prefix("title:") {
+                    assert!(
+                        hit.title.to_lowercase().contains(word),
+                        "{reason} in {hit:?}"
+                    );
+                } else if let Some(slug) = reason.strip_prefix("tag:") {
+                    assert!(!slug.is_empty());
+                } else {
+                    assert!(
+                        hit.snippet
+                            .to_lowercase()
+                            .contains(&format!("<mark>{reason}</mark>")),
+                        "{reason} not marked in {:?}",
+                        hit.snippet
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 500, "only {checked} hits checked");
+}
+
+#[test]
+fn a_tag_named_in_another_language_is_given_as_the_reason() {
+    let data = corpus(&[(
+        "sv.txt",
+        "Tjänstedesign i Malmö\n\nVi arbetade med tjänstedesign tillsammans med invånarna i Malmö.",
+    )]);
+    let (_dir, index) = index_of(data.path());
+    // Finnish for service design: no Finnish text here, only the tag.
+    let response = search(&index, "q=palvelumuotoilu");
+    assert_eq!(response.total, 1);
+    assert_eq!(response.hits[0].matched, ["tag:service-design"]);
+    // The Swedish word itself is highlighted.
+    let response = search(&index, "q=tjänstedesign");
+    assert!(response.hits[0]
+        .matched
+        .contains(&"tjänstedesign".to_string()));
+    assert!(response.hits[0]
+        .matched
+        .contains(&"title:tjänstedesign".to_string()));
+}
+
+#[test]
+fn a_folded_match_is_highlighted() {
+    let data = corpus(&[(
+        "sv.txt",
+        "Ett år i staden\n\nI Göteborg prövade förvaltningen nya arbetssätt med invånarna.",
+    )]);
+    let (_dir, index) = index_of(data.path());
+    let response = search(&index, "q=goteborg");
+    assert_eq!(response.total, 1);
+    assert!(
+        response.hits[0].snippet.contains("<mark>Göteborg</mark>"),
+        "{:?}",
+        response.hits[0].snippet
+    );
+}
+
+#[test]
+fn a_made_up_word_finds_nothing() {
+    let (_dir, index) = index_of(&relevance_dir().join("corpus"));
+    for word in ["zyxquorblat", "fnorbgleeb", "qwxzvtrpl"] {
+        let response = search(&index, &format!("q={word}"));
+        assert_eq!(response.total, 0, "{word}: {:?}", response.hits);
+        assert!(response.hits.is_empty());
+    }
+}
+
+#[test]
+fn a_long_query_of_unknown_words_does_bounded_work() {
+    let (_dir, index) = index_of(&relevance_dir().join("corpus"));
+    // 500 characters of words that stand nowhere in the index, long enough for every fallback.
+    let mut text = String::new();
+    let mut n = 0u32;
+    while text.len() < 490 {
+        text.push_str(&format!("zqvorblinthax{n:03} "));
+        n += 1;
+    }
+    let response = search(&index, &format!("q={}", text.trim()));
+    assert_eq!(response.total, 0);
+    let work = response.work;
+    // Only three unknown words go to the fallbacks, whatever the length of the query.
+    assert_eq!(work.fallback_words, 3, "{work:?}");
+    // Each fallback word expands through at most a bounded stretch of each dictionary: two
+    // ranges (prefix, suffix) per language field and segment, plus near spellings.
+    let segments = index.reader().searcher().segment_readers().len();
+    let per_word = 8 * segments * 3 * MAX_EXAMINED;
+    assert!(work.examined <= 3 * per_word, "{work:?}");
+    assert!(work.expanded <= 3 * 8 * 3 * MAX_EXPANDED, "{work:?}");
+    // Nothing here is near anything, so the fallbacks look at almost nothing at all.
+    assert!(work.examined < 1000, "{work:?}");
+}
+
+#[test]
+fn a_compound_fallback_finds_words_by_prefix_and_suffix_without_a_dictionary_scan() {
+    let data = corpus(&[
+        (
+            "a.txt",
+            "Boende för unga\n\nProjektet handlar om ungdomsbostadsförmedlingen i staden och dess kö.",
+        ),
+        (
+            "b.txt",
+            "Annat\n\nHär står inget om det, bara om bibliotek och läsning.",
+        ),
+    ]);
+    let (_dir, index) = index_of(data.path());
+    // "bostadsförmedling" is not a word of the text on its own, but ends one of its compounds.
+    let response = search(&index, "q=bostadsförmedlingen");
+    assert_eq!(response.total, 1, "{:?}", response.hits);
+    assert_eq!(response.hits[0].source, "a.txt");
+    assert!(response.work.expanded >= 1, "{:?}", response.work);
+}
