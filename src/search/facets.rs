@@ -14,10 +14,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::index::{SegmentId, SegmentReader};
-use tantivy::{DocId, Score, SegmentOrdinal};
+use tantivy::query::Weight;
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal};
 
 use crate::index::schema::names;
 use crate::search::request::YearRange;
@@ -351,5 +355,210 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
             year,
         };
         (self.inner.harvest(), counts)
+    }
+}
+
+/// Which documents of one segment pass every filter.
+struct Admission {
+    facets: Arc<SegmentFacets>,
+    country: Option<Vec<bool>>,
+    lang: Option<Vec<bool>>,
+    method: Option<Vec<bool>>,
+    years: Option<YearRange>,
+}
+
+impl Admission {
+    fn new(filters: &Filters, facets: Arc<SegmentFacets>) -> tantivy::Result<Admission> {
+        Ok(Admission {
+            country: facets.country.acceptance(&filters.countries)?,
+            lang: facets.lang.acceptance(&filters.langs)?,
+            method: facets.method.acceptance(&filters.methods)?,
+            years: filters.years,
+            facets,
+        })
+    }
+
+    fn admits(&self, doc: DocId) -> bool {
+        let facets = &*self.facets;
+        passes(&self.country, facets.country.of(doc))
+            && passes(&self.lang, facets.lang.of(doc))
+            && passes(&self.method, facets.method.of(doc))
+            && self.years.is_none_or(|range| {
+                facets
+                    .years_of(doc)
+                    .iter()
+                    .any(|&y| range.contains(u64::from(y)))
+            })
+    }
+}
+
+/// The best `offset + limit` documents that pass every filter, by score; the page asked for
+/// is the last `limit` of them.
+///
+/// Unlike a filter wrapped around tantivy's `TopDocs`, this hands tantivy the threshold the
+/// current top k sets, so a query made of term clauses is ranked with block-max WAND: whole
+/// blocks of postings that cannot beat the threshold are skipped. Counting (the total and the
+/// facets) is a separate pass that does not score ([`FacetedCollector`] over `Count`).
+pub struct FilteredTopDocs {
+    filters: Filters,
+    cache: FacetCache,
+    limit: usize,
+    offset: usize,
+}
+
+impl FilteredTopDocs {
+    /// The page `offset..offset + limit` of the documents passing `filters`.
+    pub fn new(filters: Filters, cache: FacetCache, limit: usize, offset: usize) -> Self {
+        FilteredTopDocs {
+            filters,
+            cache,
+            limit,
+            offset,
+        }
+    }
+}
+
+/// A ranked document: higher score first, then the lower address.
+#[derive(Clone, Copy)]
+struct Ranked {
+    score: Score,
+    address: DocAddress,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    /// Greater is better: so that a min-heap of `Reverse` keeps the worst on top.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.address.cmp(&self.address))
+    }
+}
+
+/// The per-segment side of [`FilteredTopDocs`], used only when tantivy does not go through
+/// [`Collector::collect_segment`].
+pub struct FilteredTopSegment {
+    admission: Admission,
+    segment: SegmentOrdinal,
+    k: usize,
+    heap: BinaryHeap<std::cmp::Reverse<Ranked>>,
+}
+
+impl FilteredTopSegment {
+    /// Offers a document; returns the score a document must now beat.
+    fn offer(&mut self, doc: DocId, score: Score) -> Score {
+        if self.k == 0 {
+            return Score::MAX;
+        }
+        if self.admission.admits(doc) {
+            let ranked = Ranked {
+                score,
+                address: DocAddress::new(self.segment, doc),
+            };
+            if self.heap.len() < self.k {
+                self.heap.push(std::cmp::Reverse(ranked));
+            } else if self.heap.peek().is_some_and(|worst| ranked > worst.0) {
+                self.heap.pop();
+                self.heap.push(std::cmp::Reverse(ranked));
+            }
+        }
+        if self.heap.len() < self.k {
+            Score::MIN
+        } else {
+            self.heap.peek().map_or(Score::MIN, |worst| worst.0.score)
+        }
+    }
+}
+
+impl SegmentCollector for FilteredTopSegment {
+    type Fruit = Vec<(Score, DocAddress)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.offer(doc, score);
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.heap
+            .into_iter()
+            .map(|ranked| (ranked.0.score, ranked.0.address))
+            .collect()
+    }
+}
+
+impl Collector for FilteredTopDocs {
+    type Fruit = Vec<(Score, DocAddress)>;
+    type Child = FilteredTopSegment;
+
+    fn for_segment(
+        &self,
+        segment_local_id: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(FilteredTopSegment {
+            admission: Admission::new(&self.filters, self.cache.get(reader)?)?,
+            segment: segment_local_id,
+            k: self.offset + self.limit,
+            heap: BinaryHeap::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut all: Vec<Ranked> = fruits
+            .into_iter()
+            .flatten()
+            .map(|(score, address)| Ranked { score, address })
+            .collect();
+        all.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(all
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .map(|ranked| (ranked.score, ranked.address))
+            .collect())
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment_ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Fruit> {
+        let mut segment = self.for_segment(segment_ord, reader)?;
+        let alive = reader.alive_bitset();
+        weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+            if alive.is_some_and(|alive| alive.is_deleted(doc)) {
+                return segment.offer_threshold();
+            }
+            segment.offer(doc, score)
+        })?;
+        Ok(segment.harvest())
+    }
+}
+
+impl FilteredTopSegment {
+    /// The score a document must beat, without offering one.
+    fn offer_threshold(&self) -> Score {
+        if self.heap.len() < self.k {
+            Score::MIN
+        } else {
+            self.heap.peek().map_or(Score::MIN, |worst| worst.0.score)
+        }
     }
 }

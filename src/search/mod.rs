@@ -12,7 +12,7 @@ pub mod suggest;
 
 use std::time::Instant;
 
-use tantivy::collector::TopDocs;
+use tantivy::collector::Count;
 use tantivy::schema::{Field, IndexRecordOption, TantivyDocument};
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
@@ -22,7 +22,7 @@ use crate::lang::Lang;
 use crate::matching::TermMatcher;
 use crate::record::Record;
 use crate::vocab::Vocabulary;
-use facets::{FacetCounts, FacetedCollector, Filters};
+use facets::{FacetCounts, FacetedCollector, FilteredTopDocs, Filters};
 pub use request::{ParamError, SearchRequest, YearRange};
 use snippet::Snippets;
 
@@ -164,9 +164,6 @@ impl SearchEngine for Engine {
             methods: request.methods.clone(),
             years: request.years,
         };
-        let top = TopDocs::with_limit(request.limit)
-            .and_offset(request.offset)
-            .order_by_score();
         let live: Vec<_> = searcher
             .segment_readers()
             .iter()
@@ -174,8 +171,17 @@ impl SearchEngine for Engine {
             .collect();
         self.facets.retain(&live);
         self.context.affixes.retain(&live);
-        let collector = FacetedCollector::new(filters, self.facets.clone(), top);
-        let (top, counts) = searcher.search(query, &collector)?;
+        // Two passes: the page ranked with pruning, then the total and the facets counted
+        // without scoring.
+        let ranking = FilteredTopDocs::new(
+            filters.clone(),
+            self.facets.clone(),
+            request.limit,
+            request.offset,
+        );
+        let top = searcher.search(query, &ranking)?;
+        let counting = FacetedCollector::new(filters, self.facets.clone(), Count);
+        let (_, counts) = searcher.search(query, &counting)?;
 
         let mut snippets =
             Snippets::new(&searcher, built.as_ref().map(|b| &*b.query), index.fields());

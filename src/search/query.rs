@@ -164,7 +164,12 @@ pub fn build(
             } else {
                 Occur::Should
             };
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(occur, main)];
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = match should_clauses(&*main) {
+                Some(inner) if occur == Occur::Should => {
+                    inner.into_iter().map(|q| (Occur::Should, q)).collect()
+                }
+                _ => vec![(occur, main)],
+            };
             clauses.extend(builder.proximity().map(|q| (Occur::Should, q)));
             let named = builder.named.join(" ");
             clauses.extend(
@@ -505,7 +510,7 @@ impl Builder<'_> {
             Ok(Some(corrected)) => {
                 let signals = self.signals(&corrected, false);
                 if let Some(query) = union(signals) {
-                    clauses.push(Box::new(BoostQuery::new(query, TYPO_WEIGHT)));
+                    clauses.push(boosted(query, TYPO_WEIGHT));
                 }
                 // A method or concept named in a language the index does not hold is no
                 // typo: its neighbour is searched, but not offered as a correction.
@@ -654,10 +659,42 @@ fn has_operators(ast: &UserInputAst) -> bool {
 }
 
 /// The union of `clauses`, without a wrapper for a single one.
-fn union(mut clauses: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
-    match clauses.len() {
+///
+/// A union of unions is one flat union (the scores add up the same way): tantivy ranks a
+/// union whose every clause is a (boosted) term with block-max WAND, and nesting would hide
+/// the terms from it.
+fn union(clauses: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
+    let mut flat = Vec::with_capacity(clauses.len());
+    for clause in clauses {
+        match should_clauses(&*clause) {
+            Some(inner) => flat.extend(inner),
+            None => flat.push(clause),
+        }
+    }
+    match flat.len() {
         0 => None,
-        1 => clauses.pop(),
-        _ => Some(Box::new(BooleanQuery::union(clauses))),
+        1 => flat.pop(),
+        _ => Some(Box::new(BooleanQuery::union(flat))),
+    }
+}
+
+/// The clauses of `query` when it is a union (only optional clauses).
+fn should_clauses(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
+    let boolean = query.downcast_ref::<BooleanQuery>()?;
+    let clauses = boolean.clauses();
+    clauses
+        .iter()
+        .all(|(occur, _)| *occur == Occur::Should)
+        .then(|| clauses.iter().map(|(_, q)| q.box_clone()).collect())
+}
+
+/// `query` with its score multiplied by `weight`; a union is boosted clause by clause, so it
+/// stays a union of (boosted) terms.
+fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
+    match should_clauses(&*query) {
+        Some(clauses) => Box::new(BooleanQuery::union(
+            clauses.into_iter().map(|q| boosted(q, weight)).collect(),
+        )),
+        None => Box::new(BoostQuery::new(query, weight)),
     }
 }
