@@ -319,7 +319,7 @@ struct LangModel {
     /// Country of the lab network writing in it (`None`: English, any country).
     home: Option<&'static str>,
     /// Method names in this language.
-    methods: Vec<String>,
+    methods: Vec<(String, String)>,
     /// "in", "year" phrasing for places and years.
     place_prefix: &'static str,
     year_prefix: &'static str,
@@ -330,14 +330,14 @@ struct Model {
     /// Places and organisations per country code.
     places: BTreeMap<String, (Vec<String>, Vec<String>)>,
     countries: Vec<String>,
-    english_methods: Vec<String>,
+    english_methods: Vec<(String, String)>,
 }
 
 impl Model {
     fn build(opts: &GenOptions) -> Result<Model, GenError> {
         let vocab = Vocabulary::embedded();
-        let methods_in = |lang: Lang| -> Vec<String> {
-            let mut names: Vec<String> = vocab
+        let methods_in = |lang: Lang| -> Vec<(String, String)> {
+            let mut names: Vec<(String, String)> = vocab
                 .methods
                 .entries
                 .iter()
@@ -345,7 +345,7 @@ impl Model {
                     e.terms
                         .iter()
                         .find(|(l, _)| *l == lang)
-                        .map(|(_, t)| t.clone())
+                        .map(|(_, t)| (e.slug.clone(), t.clone()))
                 })
                 .collect();
             names.dedup();
@@ -418,6 +418,10 @@ fn capitalise(word: &str) -> String {
 /// One generated document before it is dressed as a file.
 struct Doc {
     lang: Lang,
+    /// The country written about, the year and the method slug named (for baselines' filters).
+    country: String,
+    named_year: Option<u32>,
+    method_slug: Option<String>,
     title: String,
     paragraphs: Vec<String>,
     year: u32,
@@ -450,7 +454,7 @@ fn generate_doc(model: &Model, seed: u64, n: usize) -> Doc {
     let (places, orgs) = &model.places[&country];
     let year = 2010 + rng.below(16) as u32;
     let place = places[zipf_index(&mut rng, places.len())].clone();
-    let method = if lm.methods.is_empty() || rng.chance(0.08) {
+    let (method_slug, method) = if lm.methods.is_empty() || rng.chance(0.08) {
         rng.pick(&model.english_methods).clone()
     } else {
         rng.pick(&lm.methods).clone()
@@ -468,7 +472,8 @@ fn generate_doc(model: &Model, seed: u64, n: usize) -> Doc {
             });
         }
     }
-    if rng.chance(YEAR_RATE) {
+    let has_year = rng.chance(YEAR_RATE);
+    if has_year {
         for _ in 0..rng.range(1, 2) {
             mentions.items.push(format!("{} {year}", lm.year_prefix));
         }
@@ -534,6 +539,9 @@ fn generate_doc(model: &Model, seed: u64, n: usize) -> Doc {
     }
     Doc {
         lang: lm.lang,
+        country,
+        named_year: has_year.then_some(year),
+        method_slug: has_method.then_some(method_slug),
         title,
         paragraphs,
         year,
@@ -682,6 +690,9 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary, GenError> {
                 "title": doc.title,
                 "body": doc.paragraphs.join("\n\n"),
                 "lang": doc.lang.code(),
+                "country": doc.country,
+                "year": doc.named_year,
+                "method": doc.method_slug,
             });
             let path = opts.bodies.as_deref().expect("bodies path");
             writeln!(out, "{line}").map_err(io_err(path))?;
