@@ -1,13 +1,19 @@
-//! Times searches against an existing index, for profiling the query path.
+//! Times the benchmark's query mix in process against an existing index, for profiling.
 //!
 //! ```sh
-//! cargo run --release -- ingest --data /tmp/tree --index /tmp/tree-index
-//! cargo run --release --example bench_search -- /tmp/tree-index [ROUNDS] [QUERY]
+//! labsearch ingest --data /tmp/c --index /tmp/c-index
+//! cargo run --release --example bench_search -- /tmp/c-index scripts/bench.d/queries.txt [ROUNDS]
+//! cargo run --release --example bench_search -- /tmp/c-index 'q=tjenestedesign&country=NO' 200
 //! ```
 //!
-//! Prints the median and 95th percentile of each query's engine time (facets and snippets
-//! included), then the median over all queries.
+//! Each query goes through `SearchRequest::from_params` and `Engine::search` (facets and the
+//! top-10 snippets included), once to warm up and then ROUNDS times (default 3); a query's
+//! time is its median over the rounds. Prints on stderr the p50/p95/p99/max over the mix,
+//! p50 per kind and the 5 slowest queries, and one JSON line with the same figures on stdout.
+//! A second argument that is not a file is one query in the `/search` parameter syntax.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -15,62 +21,126 @@ use labsearch::index::LabIndex;
 use labsearch::search::{Engine, SearchEngine, SearchRequest};
 use labsearch::vocab::Vocabulary;
 
-const QUERIES: &[&str] = &[
-    "q=tjenestedesign",
-    "q=tjenestedesign+demens&country=NO",
-    "q=workshop&country=SE",
-    "q=service+design",
-    "q=%22customer+journey%22",
-    "q=innovationslabbens",
-    "q=public+transport+customer+journey",
-    "year=2016..2018",
-    "q=goteborg",
-    "q=tjenestedesing",
-];
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(dir) = args.first() else {
-        anyhow::bail!("usage: bench_search INDEX_DIR [ROUNDS] [QUERY]");
+    let (Some(dir), Some(mix)) = (args.first(), args.get(1)) else {
+        anyhow::bail!("usage: bench_search INDEX_DIR QUERIES_FILE|PARAMS [ROUNDS]");
     };
-    let rounds: usize = args.get(1).map_or(Ok(200), |r| r.parse())?;
-    // One query in the `/search` parameter syntax instead of the built-in list.
-    let queries: Vec<&str> = match args.get(2) {
-        Some(query) => vec![query.as_str()],
-        None => QUERIES.to_vec(),
+    let rounds: usize = args.get(2).map_or(Ok(3), |r| r.parse())?.max(1);
+    let lines: Vec<(String, String)> = match std::fs::read_to_string(mix) {
+        Ok(text) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match l.split_once('\t') {
+                Some((kind, params)) => (kind.to_string(), params.to_string()),
+                None => ("query".to_string(), l.to_string()),
+            })
+            .collect(),
+        Err(_) => vec![("query".to_string(), mix.clone())],
     };
     let engine = Engine::new(
         LabIndex::open_or_create(Path::new(dir))?,
         &Vocabulary::embedded(),
     );
-    let mut medians = Vec::new();
-    let mut report = format!("{} documents, {rounds} rounds\n", engine.num_documents());
-    for params in queries {
+    let mut requests = Vec::new();
+    for (kind, params) in &lines {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(params.as_bytes())
             .into_owned()
             .collect();
         let request =
             SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
-        let mut times = Vec::with_capacity(rounds);
-        let mut total = 0;
-        for _ in 0..rounds {
+        requests.push((kind, params, request));
+    }
+    // One warm-up pass, then the timed rounds.
+    let mut times = vec![Vec::with_capacity(rounds); requests.len()];
+    let mut totals = vec![0u64; requests.len()];
+    for round in 0..=rounds {
+        for (i, (_, _, request)) in requests.iter().enumerate() {
             let started = Instant::now();
-            total = engine.search(&request)?.total;
-            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            let response = engine.search(request)?;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            totals[i] = response.total;
+            if round > 0 {
+                times[i].push(ms);
+            }
         }
-        times.sort_by(f64::total_cmp);
-        let (p50, p95) = (times[rounds / 2], times[rounds * 95 / 100]);
-        medians.push(p50);
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    let mut sorted = medians.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (p50, p95, p99, max) = (
+        percentile(&sorted, 0.5),
+        percentile(&sorted, 0.95),
+        percentile(&sorted, 0.99),
+        percentile(&sorted, 1.0),
+    );
+    let mut report = format!(
+        "{} documents, {} queries, {rounds} rounds: p50 {p50:.3} ms  p95 {p95:.3} ms  p99 {p99:.3} ms  max {max:.3} ms\n",
+        engine.num_documents(),
+        requests.len()
+    );
+    let mut by_kind: BTreeMap<&str, Vec<(f64, u64)>> = BTreeMap::new();
+    for (i, (kind, _, _)) in requests.iter().enumerate() {
+        by_kind
+            .entry(kind.as_str())
+            .or_default()
+            .push((medians[i], totals[i]));
+    }
+    let mut kinds_json = Vec::new();
+    report.push_str("kind                    n      p50 ms    p95 ms    max ms   median hits\n");
+    for (kind, values) in &mut by_kind {
+        values.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let ms: Vec<f64> = values.iter().map(|v| v.0).collect();
+        let mut hits: Vec<u64> = values.iter().map(|v| v.1).collect();
+        hits.sort();
+        let (k50, k95, kmax) = (
+            percentile(&ms, 0.5),
+            percentile(&ms, 0.95),
+            percentile(&ms, 1.0),
+        );
         report.push_str(&format!(
-            "{params:<44} {total:>7} hits  p50 {p50:>8.3} ms  p95 {p95:>8.3} ms\n"
+            "{kind:<20} {:>4} {k50:>11.3} {k95:>9.3} {kmax:>9.3} {:>13}\n",
+            ms.len(),
+            hits[hits.len() / 2]
+        ));
+        kinds_json.push(format!(
+            "\"{kind}\": {{\"n\": {}, \"p50_ms\": {k50:.3}, \"p95_ms\": {k95:.3}, \"max_ms\": {kmax:.3}}}",
+            ms.len()
         ));
     }
-    medians.sort_by(f64::total_cmp);
-    report.push_str(&format!(
-        "median of the query medians: {:.3} ms\n",
-        medians[medians.len() / 2]
-    ));
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by(|&a, &b| medians[b].total_cmp(&medians[a]));
+    report.push_str("slowest:\n");
+    let mut slowest_json = Vec::new();
+    for &i in order.iter().take(5) {
+        let (kind, params, _) = &requests[i];
+        report.push_str(&format!(
+            "  {:>9.3} ms  {:>7} hits  {kind:<18} {params}\n",
+            medians[i], totals[i]
+        ));
+        slowest_json.push(format!(
+            "{{\"ms\": {:.3}, \"hits\": {}, \"kind\": \"{kind}\", \"params\": {:?}}}",
+            medians[i], totals[i], params
+        ));
+    }
     eprint!("{report}");
+    let json = format!(
+        "{{\"queries\": {}, \"p50_ms\": {p50:.3}, \"p95_ms\": {p95:.3}, \"p99_ms\": {p99:.3}, \"max_ms\": {max:.3}, \"kinds\": {{{}}}, \"slowest\": [{}]}}\n",
+        requests.len(),
+        kinds_json.join(", "),
+        slowest_json.join(", ")
+    );
+    std::io::stdout().write_all(json.as_bytes())?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod eval;
+pub mod gencorpus;
 pub mod http;
 pub mod index;
 pub mod jobs;

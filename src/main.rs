@@ -67,6 +67,27 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Generate a realistic benchmark corpus (deterministic: same docs and seed, same bytes).
+    GenCorpus {
+        /// Number of documents.
+        #[arg(long)]
+        docs: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (created; must be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Directory holding the word lists (default: /usr/share/dict and /usr/share/dictd).
+        #[arg(long)]
+        words: Option<PathBuf>,
+        /// The judged collection whose words rank first, one subdirectory per language.
+        #[arg(long, default_value = "tests/relevance/corpus")]
+        ranks: PathBuf,
+        /// Also write every document's plain title and body as JSON lines to this file.
+        #[arg(long)]
+        bodies: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -149,6 +170,22 @@ fn main() -> ExitCode {
             ingest_every,
             limits,
         } => serve(&dirs, addr, ingest_every, limits.options(false)).map(|()| ExitCode::SUCCESS),
+        Command::GenCorpus {
+            docs,
+            seed,
+            out,
+            words,
+            ranks,
+            bodies,
+        } => gen_corpus(labsearch::gencorpus::GenOptions {
+            docs,
+            seed,
+            out,
+            words,
+            ranks,
+            bodies,
+        })
+        .map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
@@ -309,6 +346,32 @@ fn print_summary(report: &IngestReport) {
         out.push_str(&format!("failed: {}: {}\n", failure.source, failure.reason));
     }
     eprint!("{out}");
+}
+
+/// Generates a benchmark corpus and prints its summary.
+fn gen_corpus(options: labsearch::gencorpus::GenOptions) -> anyhow::Result<()> {
+    let summary = labsearch::gencorpus::generate(&options)
+        .with_context(|| format!("cannot generate a corpus in {}", options.out.display()))?;
+    let langs: Vec<String> = summary
+        .per_lang
+        .iter()
+        .map(|(lang, n)| format!("{lang} {n}"))
+        .collect();
+    let formats: Vec<String> = summary
+        .per_format
+        .iter()
+        .map(|(ext, n)| format!(".{ext} {n}"))
+        .collect();
+    eprintln!(
+        "{} documents, {} bytes ({:.1} MB), {} distinct words\nlanguages: {}\nformats: {}",
+        summary.docs,
+        summary.bytes,
+        summary.bytes as f64 / 1e6,
+        summary.distinct_words,
+        langs.join(", "),
+        formats.join(", ")
+    );
+    Ok(())
 }
 
 /// Runs the evaluation harness and prints its report on stdout.
