@@ -106,10 +106,13 @@ struct Limits {
     /// powers of 1024).
     #[arg(long, default_value = "20M", value_parser = parse_size)]
     max_file_size: u64,
-    /// Commit after this many changed files (and at least every 5 s of work), so a crash loses
+    /// Commit after this many changed files (or after --commit-interval), so a crash loses
     /// at most one batch.
     #[arg(long, default_value_t = pipeline::DEFAULT_BATCH_FILES)]
     commit_every: usize,
+    /// Commit at least this often while there are changes (e.g. `5s`, `1m`).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "LABSEARCH_COMMIT_INTERVAL")]
+    commit_interval: Duration,
     /// Workers that read, extract and enrich files (default: one per core).
     #[arg(long, env = "LABSEARCH_INGEST_THREADS")]
     ingest_threads: Option<usize>,
@@ -121,6 +124,7 @@ impl Limits {
             full,
             max_file_size: self.max_file_size,
             batch_files: self.commit_every.max(1),
+            batch_time: self.commit_interval,
             threads: self
                 .ingest_threads
                 .unwrap_or_else(|| IngestOptions::default().threads)

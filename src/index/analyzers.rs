@@ -10,6 +10,8 @@
 //! name instead, so the evaluation harness can measure what the analysis above is worth.
 
 use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::{Arc, LazyLock};
 
 use tantivy::tokenizer::{
@@ -236,10 +238,10 @@ pub fn lang_index(lang: Lang) -> usize {
 /// analyzed the same way at ingest and at query time.
 pub struct Lexicon {
     /// Per language ([`Lang::ALL`] order): known words, lowercase.
-    words: Vec<HashSet<String>>,
+    words: Vec<FxHashSet<String>>,
 
     /// Per language: the stems of the known words, to accept inflected compound heads.
-    stems: Vec<HashSet<String>>,
+    stems: Vec<FxHashSet<String>>,
 }
 
 static LEXICON: LazyLock<Arc<Lexicon>> = LazyLock::new(|| Arc::new(Lexicon::embedded()));
@@ -253,8 +255,8 @@ const WORDS_FI: &str = include_str!("../../data/words/fi.words");
 
 thread_local! {
     /// Splits already computed on this thread, by language and word.
-    static SPLITS: std::cell::RefCell<std::collections::HashMap<(Lang, String), Vec<String>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static SPLITS: std::cell::RefCell<FxHashMap<(Lang, String), Vec<String>>> =
+        std::cell::RefCell::new(FxHashMap::default());
 }
 
 /// Splits remembered per thread before the memory starts afresh.
@@ -303,7 +305,7 @@ impl Lexicon {
                 Lang::Fi => WORDS_FI,
                 Lang::En => "",
             };
-            let mut known: HashSet<String> = list
+            let mut known: FxHashSet<String> = list
                 .lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -582,12 +584,12 @@ impl Forms {
 
 thread_local! {
     /// Forms already computed on this thread, per analyzer slot ([`Forms::slot`]), by word.
-    static FORMS: std::cell::RefCell<Vec<std::collections::HashMap<String, Box<[String]>>>> =
-        std::cell::RefCell::new(vec![std::collections::HashMap::new(); Lang::ALL.len() * 2]);
+    static FORMS: std::cell::RefCell<Vec<FxHashMap<String, Box<[String]>>>> =
+        std::cell::RefCell::new(vec![FxHashMap::default(); Lang::ALL.len() * 2]);
 }
 
 /// Words remembered per analyzer and thread before that memory starts afresh.
-const MAX_CACHED_FORMS: usize = 50_000;
+const MAX_CACHED_FORMS: usize = 100_000;
 
 impl TokenFilter for Forms {
     type Tokenizer<T: Tokenizer> = FormsFilter<T>;

@@ -89,10 +89,10 @@ pub struct IngestReport {
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 20 * 1024 * 1024;
 
 /// Default for [`IngestOptions::batch_files`].
-pub const DEFAULT_BATCH_FILES: usize = 2000;
+pub const DEFAULT_BATCH_FILES: usize = 10_000;
 
 /// Default for [`IngestOptions::batch_time`].
-pub const DEFAULT_BATCH_TIME: Duration = Duration::from_secs(5);
+pub const DEFAULT_BATCH_TIME: Duration = Duration::from_secs(30);
 
 /// Options of one run.
 #[derive(Debug, Clone)]
