@@ -65,6 +65,8 @@ struct PageQuery {
     year_from: String,
     year_to: String,
     page: usize,
+    /// Hits per page, when the URL sets it (1 to 100; default [`PAGE_SIZE`]).
+    limit: Option<usize>,
     /// The page language, when the URL chose one.
     ui: Option<Ui>,
 }
@@ -86,6 +88,7 @@ impl PageQuery {
                 "year_from" => query.year_from = value,
                 "year_to" => query.year_to = value,
                 "page" => query.page = value.parse().unwrap_or(1).max(1),
+                "limit" => query.limit = value.parse().ok().map(|n: usize| n.clamp(1, 100)),
                 "ui" => query.ui = Ui::from_tag(&value),
                 _ => {}
             }
@@ -100,8 +103,8 @@ impl PageQuery {
         } else {
             self.year.clone()
         };
-        let offset = (self.page - 1).saturating_mul(PAGE_SIZE).to_string();
-        let limit = PAGE_SIZE.to_string();
+        let offset = (self.page - 1).saturating_mul(self.page_size()).to_string();
+        let limit = self.page_size().to_string();
         let mut pairs: Vec<(&str, &str)> = vec![("q", &self.q), ("limit", &limit), ("offset", &offset)];
         pairs.extend(self.countries.iter().map(|v| ("country", v.as_str())));
         pairs.extend(self.methods.iter().map(|v| ("method", v.as_str())));
@@ -141,10 +144,17 @@ impl PageQuery {
         if self.page > 1 {
             out.append_pair("page", &self.page.to_string());
         }
+        if let Some(limit) = self.limit {
+            out.append_pair("limit", &limit.to_string());
+        }
         if let Some(ui) = self.ui {
             out.append_pair("ui", ui.code());
         }
         out.finish()
+    }
+
+    fn page_size(&self) -> usize {
+        self.limit.unwrap_or(PAGE_SIZE)
     }
 
     /// This state as a link to the search page.
@@ -300,6 +310,7 @@ struct PageLink {
 struct SearchView {
     ui: &'static str,
     ui_explicit: bool,
+    limit: Option<usize>,
     labels: &'static Labels,
     ui_links: Vec<UiLink>,
     home_href: String,
@@ -356,12 +367,14 @@ fn base_view(query: &PageQuery, ui: Ui) -> SearchView {
     SearchView {
         ui: ui.code(),
         ui_explicit: query.ui.is_some(),
+        limit: query.limit,
         labels: i18n::labels(ui),
         ui_links: ui_links(query, ui, "/"),
         home_href: home(query.ui),
         clear_href: PageQuery {
             q: query.q.clone(),
             ui: query.ui,
+            limit: query.limit,
             page: 1,
             ..PageQuery::default()
         }
@@ -476,8 +489,9 @@ fn fill_results(view: &mut SearchView, state: &AppState, query: &PageQuery, ui: 
         })
         .collect();
     view.first_rank = response.request.offset + 1;
-    let reachable = MAX_OFFSET / PAGE_SIZE + 1;
-    let pages = (response.total as usize).div_ceil(PAGE_SIZE).min(reachable);
+    let size = query.page_size();
+    let reachable = MAX_OFFSET / size + 1;
+    let pages = (response.total as usize).div_ceil(size).min(reachable);
     let current = query.page;
     if pages > 1 {
         let window = current.saturating_sub(2).max(1)..=(current + 2).min(pages);
@@ -523,7 +537,8 @@ fn render(name: &str, view: impl Serialize) -> Result<String, ApiError> {
         ("year_from" = Option<u16>, Query, description = "First year"),
         ("year_to" = Option<u16>, Query, description = "Last year"),
         ("year" = Option<String>, Query, description = "A year range in the /search syntax, used when year_from and year_to are absent"),
-        ("page" = Option<usize>, Query, description = "Page of 10 hits, from 1"),
+        ("page" = Option<usize>, Query, description = "Page, from 1"),
+        ("limit" = Option<usize>, Query, description = "Hits per page, 1-100 (default 10)"),
         ("ui" = Option<String>, Query, description = "Page language: sv, nb, da, fi, nl or en (default: from Accept-Language)"),
     ),
     responses(

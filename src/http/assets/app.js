@@ -5,6 +5,7 @@
   "use strict";
   var form = document.getElementById("search-form");
   if (!form || !window.fetch || !window.DOMParser || !window.history.pushState) return;
+  document.documentElement.classList.add("js");
   var timer = null;
   var controller = null;
   var updates = 0;
