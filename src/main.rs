@@ -21,7 +21,13 @@ use labsearch::vocab::Vocabulary;
 #[command(version, about)]
 struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object per line) for log shippers.
-    #[arg(long, global = true, env = "LABSEARCH_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "LABSEARCH_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,

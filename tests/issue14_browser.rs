@@ -3,6 +3,9 @@
 //!
 //! Without /usr/bin/chromium and /usr/bin/chromedriver the test prints why and passes, unless
 //! `LABSEARCH_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs both): then it fails.
+//!
+//! The figures it measures (page weight, time to first result) go to stderr and to
+//! `target/issue14-browser-figures.txt`, which `.ci/run` prints.
 
 mod common;
 
@@ -133,7 +136,7 @@ fn browser_available() -> bool {
         if std::env::var("LABSEARCH_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("LABSEARCH_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver");
         }
-        println!(
+        eprintln!(
             "SKIPPED issue14 browser test: {CHROMIUM} or {CHROMEDRIVER} is missing \
              (apt-get install chromium chromium-driver; .ci/run installs them)"
         );
@@ -159,6 +162,9 @@ async fn the_search_page_works_in_a_real_browser() {
     );
     let base = format!("http://{}", server.addr);
     let driver = start_driver();
+    let _ = std::fs::remove_file(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/issue14-browser-figures.txt"),
+    );
 
     let js = session(&driver, "js", true).await;
     with_javascript(&js, &base).await;
@@ -193,17 +199,17 @@ async fn with_javascript(client: &Client, base: &str) {
         .expect("timing");
     let html = timing["html"].as_u64().unwrap_or(0);
     let assets = timing["assets"].as_u64().unwrap_or(0);
-    println!(
+    figure(format!(
         "page weight: {} bytes (HTML {html} + assets {assets}: {:?})",
         html + assets,
         timing["names"]
-    );
-    println!(
+    ));
+    figure(format!(
         "time to first result: {wall_ms:.0} ms in the browser (WebDriver goto to first hit); \
          navigation start to HTML received {:.1} ms, to DOMContentLoaded {:.1} ms",
         timing["response"].as_f64().unwrap_or(-1.0),
         timing["dcl"].as_f64().unwrap_or(-1.0)
-    );
+    ));
     assert!(
         timing["names"].as_array().is_some_and(|names| names
             .iter()
@@ -213,10 +219,26 @@ async fn with_javascript(client: &Client, base: &str) {
     );
     // Nothing loads from other hosts, and the enhancement ran.
     wait_for(client, "html.js").await;
-    client.screenshot().await.map(|png| std::fs::write(docs("screenshot-desktop.png"), png)).expect("screenshot").expect("write");
-    let aside = wait_for(client, "aside.filters").await.rectangle().await.expect("rect");
-    let main = wait_for(client, "main#results").await.rectangle().await.expect("rect");
-    assert!(aside.0 < main.0, "two columns on a desktop: filters left of results");
+    client
+        .screenshot()
+        .await
+        .map(|png| std::fs::write(docs("screenshot-desktop.png"), png))
+        .expect("screenshot")
+        .expect("write");
+    let aside = wait_for(client, "aside.filters")
+        .await
+        .rectangle()
+        .await
+        .expect("rect");
+    let main = wait_for(client, "main#results")
+        .await
+        .rectangle()
+        .await
+        .expect("rect");
+    assert!(
+        aside.0 < main.0,
+        "two columns on a desktop: filters left of results"
+    );
 
     // Open `/`, type the query: the results update as one types (no submit) and the URL follows.
     client.goto(&format!("{base}/?ui=en")).await.expect("goto");
@@ -224,11 +246,15 @@ async fn with_javascript(client: &Client, base: &str) {
     let typed = Instant::now();
     input.send_keys("tjenestedesign").await.expect("type");
     wait_for(client, "html[data-updates] ol.hits li.hit mark").await;
-    println!(
+    figure(format!(
         "as-you-type update: {:.0} ms from the last key to the first highlighted hit",
         typed.elapsed().as_secs_f64() * 1000.0
+    ));
+    assert!(
+        url(client).await.contains("q=tjenestedesign"),
+        "{}",
+        url(client).await
     );
-    assert!(url(client).await.contains("q=tjenestedesign"), "{}", url(client).await);
     let titles = texts(client, "ol.hits li.hit h3").await;
     let first = texts(client, "ol.hits li.hit .meta").await;
     assert!(
@@ -263,10 +289,17 @@ async fn with_javascript(client: &Client, base: &str) {
     wait_updates(client, updates + 1).await;
     let after_total = total(client).await;
     assert!(url(client).await.contains("country=NO"));
-    assert!(after_total < before_total, "{before_total} -> {after_total}");
+    assert!(
+        after_total < before_total,
+        "{before_total} -> {after_total}"
+    );
     assert_ne!(texts(client, "#facet-method li").await, before_methods);
     assert_eq!(texts(client, "#facet-country li").await, before_countries);
-    assert!(wait_for(client, "#facet-country input[value='NO']").await.is_selected().await.expect("sel"));
+    assert!(wait_for(client, "#facet-country input[value='NO']")
+        .await
+        .is_selected()
+        .await
+        .expect("sel"));
     for meta in texts(client, "ol.hits li.hit .meta").await {
         assert!(meta.contains("Norway"), "{meta}");
     }
@@ -276,12 +309,23 @@ async fn with_javascript(client: &Client, base: &str) {
     assert_eq!(total(client).await, before_total);
 
     // Page through a broad search (3 a page over the nine documents).
-    client.goto(&format!("{base}/?limit=3&ui=en")).await.expect("goto");
+    client
+        .goto(&format!("{base}/?limit=3&ui=en"))
+        .await
+        .expect("goto");
     let page1 = texts(client, "ol.hits li.hit h3").await;
     assert_eq!(page1.len(), 3);
-    wait_for(client, ".pagination a[rel='next']").await.click().await.expect("next");
+    wait_for(client, ".pagination a[rel='next']")
+        .await
+        .click()
+        .await
+        .expect("next");
     wait_updates(client, 1).await;
-    assert!(url(client).await.contains("page=2"), "{}", url(client).await);
+    assert!(
+        url(client).await.contains("page=2"),
+        "{}",
+        url(client).await
+    );
     let page2 = texts(client, "ol.hits li.hit h3").await;
     assert_eq!(page2.len(), 3);
     assert_ne!(page1, page2);
@@ -291,7 +335,11 @@ async fn with_javascript(client: &Client, base: &str) {
     let hit = wait_for(client, "ol.hits li.hit h3 a").await;
     let title = hit.text().await.expect("title");
     hit.click().await.expect("open");
-    let heading = wait_for(client, "main.document h1").await.text().await.expect("h1");
+    let heading = wait_for(client, "main.document h1")
+        .await
+        .text()
+        .await
+        .expect("h1");
     assert!(url(client).await.contains("/doc/"));
     assert_eq!(heading, title);
     assert!(!texts(client, ".docmeta dd").await.is_empty());
@@ -303,33 +351,73 @@ async fn with_javascript(client: &Client, base: &str) {
 
     // A phone: one column.
     client.set_window_size(390, 844).await.expect("resize");
-    client.goto(&format!("{base}/?q=tjenestedesign&ui=nb")).await.expect("goto");
+    client
+        .goto(&format!("{base}/?q=tjenestedesign&ui=nb"))
+        .await
+        .expect("goto");
     wait_for(client, "ol.hits li.hit mark").await;
-    let aside = wait_for(client, "aside.filters").await.rectangle().await.expect("rect");
-    let main = wait_for(client, "main#results").await.rectangle().await.expect("rect");
-    assert!((aside.0 - main.0).abs() < 1.0, "one column: {aside:?} {main:?}");
+    let aside = wait_for(client, "aside.filters")
+        .await
+        .rectangle()
+        .await
+        .expect("rect");
+    let main = wait_for(client, "main#results")
+        .await
+        .rectangle()
+        .await
+        .expect("rect");
+    assert!(
+        (aside.0 - main.0).abs() < 1.0,
+        "one column: {aside:?} {main:?}"
+    );
     assert!(main.2 <= 390.0, "no horizontal overflow: {main:?}");
     let width: Value = client
         .execute("return document.documentElement.scrollWidth;", vec![])
         .await
         .expect("width");
-    assert!(width.as_f64().is_some_and(|w| w <= 390.0), "page width {width}");
-    client.screenshot().await.map(|png| std::fs::write(docs("screenshot-phone.png"), png)).expect("screenshot").expect("write");
+    assert!(
+        width.as_f64().is_some_and(|w| w <= 390.0),
+        "page width {width}"
+    );
+    client
+        .screenshot()
+        .await
+        .map(|png| std::fs::write(docs("screenshot-phone.png"), png))
+        .expect("screenshot")
+        .expect("write");
 }
 
 async fn without_javascript(client: &Client, base: &str) {
     client.goto(&format!("{base}/?ui=en")).await.expect("goto");
     let input = wait_for(client, "#q").await;
-    assert!(client.find(Locator::Css("html.js")).await.is_err(), "JavaScript is off");
+    assert!(
+        client.find(Locator::Css("html.js")).await.is_err(),
+        "JavaScript is off"
+    );
     input.send_keys("tjenestedesign").await.expect("type");
-    wait_for(client, "#search-form button[type='submit']").await.click().await.expect("submit");
+    wait_for(client, "#search-form button[type='submit']")
+        .await
+        .click()
+        .await
+        .expect("submit");
     wait_for(client, "ol.hits li.hit mark").await;
     assert!(url(client).await.contains("q=tjenestedesign"));
     let meta = texts(client, "ol.hits li.hit .meta").await;
-    assert!(meta.first().is_some_and(|m| m.contains("Bærum")), "{meta:?}");
+    assert!(
+        meta.first().is_some_and(|m| m.contains("Bærum")),
+        "{meta:?}"
+    );
     let before = total(client).await;
-    wait_for(client, "#facet-country input[value='NO']").await.click().await.expect("tick");
-    wait_for(client, ".actions button[type='submit']").await.click().await.expect("apply");
+    wait_for(client, "#facet-country input[value='NO']")
+        .await
+        .click()
+        .await
+        .expect("tick");
+    wait_for(client, ".actions button[type='submit']")
+        .await
+        .click()
+        .await
+        .expect("apply");
     let started = Instant::now();
     while !url(client).await.contains("country=NO") {
         assert!(started.elapsed() < PATIENCE, "the form did not submit");
@@ -339,6 +427,20 @@ async fn without_javascript(client: &Client, base: &str) {
     assert!(after < before, "{before} -> {after}");
 }
 
+/// Reports a measured figure on stderr and in `target/issue14-browser-figures.txt`.
+fn figure(line: String) {
+    eprintln!("{line}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/issue14-browser-figures.txt");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("figures file");
+    std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes()).expect("write");
+}
+
 fn docs(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(name)
 }

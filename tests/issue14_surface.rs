@@ -43,7 +43,12 @@ async fn call(router: &axum::Router, method: &str, uri: &str, headers: &[(&str, 
         .expect("answer");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     Answer {
         status,
         headers,
@@ -71,29 +76,67 @@ async fn the_router_serves_exactly_the_documented_paths() {
     assert_eq!(
         documented,
         [
-            "/", "/doc/{id}", "/documents/{id}", "/health", "/ingest", "/ingest/status",
-            "/metrics", "/openapi.json", "/search"
+            "/",
+            "/doc/{id}",
+            "/documents/{id}",
+            "/health",
+            "/ingest",
+            "/ingest/status",
+            "/metrics",
+            "/openapi.json",
+            "/search"
         ]
     );
-    let hit = call(&router, "GET", "/search?q=tjenestedesign", &[]).await.json();
-    let id = hit["hits"][0]["id"].as_str().expect("an id").replace('#', "%23");
+    let hit = call(&router, "GET", "/search?q=tjenestedesign", &[])
+        .await
+        .json();
+    let id = hit["hits"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .replace('#', "%23");
     for (path, operations) in paths {
         let uri = path.replace("{id}", &id);
         for method in operations.as_object().expect("operations").keys() {
             let method = method.to_uppercase();
             let answer = call(&router, &method, &uri, &[]).await;
-            assert!(!is_fallback(&answer), "{method} {uri} is documented but not served");
-            assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+            assert!(
+                !is_fallback(&answer),
+                "{method} {uri} is documented but not served"
+            );
+            assert_ne!(
+                answer.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {uri}"
+            );
             let other = call(&router, "DELETE", &uri, &[]).await;
-            assert_eq!(other.status, StatusCode::METHOD_NOT_ALLOWED, "DELETE {uri} is not documented");
+            assert_eq!(
+                other.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "DELETE {uri} is not documented"
+            );
         }
     }
     // Besides the two compiled-in assets, nothing else answers.
     for asset in ["/assets/app.css", "/assets/app.js"] {
-        assert_eq!(call(&router, "GET", asset, &[]).await.status, StatusCode::OK, "{asset}");
+        assert_eq!(
+            call(&router, "GET", asset, &[]).await.status,
+            StatusCode::OK,
+            "{asset}"
+        );
     }
-    for stray in ["/index.html", "/api/search", "/documents", "/doc", "/assets/other.js", "/docs", "/search/x"] {
-        assert!(is_fallback(&call(&router, "GET", stray, &[]).await), "{stray} answers but is not documented");
+    for stray in [
+        "/index.html",
+        "/api/search",
+        "/documents",
+        "/doc",
+        "/assets/other.js",
+        "/docs",
+        "/search/x",
+    ] {
+        assert!(
+            is_fallback(&call(&router, "GET", stray, &[]).await),
+            "{stray} answers but is not documented"
+        );
     }
 }
 
@@ -183,37 +226,110 @@ async fn every_example_and_every_real_answer_matches_its_schema() {
                     continue;
                 };
                 examples += 1;
-                check(&doc, &json["schema"], example, &format!("{method} {path} {status}"))
-                    .unwrap_or_else(|e| panic!("example: {e}"));
+                check(
+                    &doc,
+                    &json["schema"],
+                    example,
+                    &format!("{method} {path} {status}"),
+                )
+                .unwrap_or_else(|e| panic!("example: {e}"));
             }
         }
     }
-    assert!(examples >= 12, "every JSON response has an example ({examples})");
+    assert!(
+        examples >= 12,
+        "every JSON response has an example ({examples})"
+    );
 
     // The checker catches a broken example.
-    let mut broken = doc["paths"]["/search"]["get"]["responses"]["200"]["content"]["application/json"]["example"].clone();
+    let mut broken = doc["paths"]["/search"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["example"]
+        .clone();
     broken.as_object_mut().expect("object").remove("total");
-    assert!(check(&doc, response_schema(&doc, "/search", "get", "200"), &broken, "broken").is_err());
+    assert!(check(
+        &doc,
+        response_schema(&doc, "/search", "get", "200"),
+        &broken,
+        "broken"
+    )
+    .is_err());
     broken["total"] = Value::from("many");
-    assert!(check(&doc, response_schema(&doc, "/search", "get", "200"), &broken, "broken").is_err());
+    assert!(check(
+        &doc,
+        response_schema(&doc, "/search", "get", "200"),
+        &broken,
+        "broken"
+    )
+    .is_err());
 
     // Real answers match too.
-    let search = call(&router, "GET", "/search?q=tjenestedesign", &[]).await.json();
-    check(&doc, response_schema(&doc, "/search", "get", "200"), &search, "search").unwrap();
-    let typo = call(&router, "GET", "/search?q=tjenestedesing", &[]).await.json();
-    check(&doc, response_schema(&doc, "/search", "get", "200"), &typo, "typo").unwrap();
-    let id = search["hits"][0]["id"].as_str().expect("id").replace('#', "%23");
-    let document = call(&router, "GET", &format!("/documents/{id}"), &[]).await.json();
-    check(&doc, response_schema(&doc, "/documents/{id}", "get", "200"), &document, "document").unwrap();
+    let search = call(&router, "GET", "/search?q=tjenestedesign", &[])
+        .await
+        .json();
+    check(
+        &doc,
+        response_schema(&doc, "/search", "get", "200"),
+        &search,
+        "search",
+    )
+    .unwrap();
+    let typo = call(&router, "GET", "/search?q=tjenestedesing", &[])
+        .await
+        .json();
+    check(
+        &doc,
+        response_schema(&doc, "/search", "get", "200"),
+        &typo,
+        "typo",
+    )
+    .unwrap();
+    let id = search["hits"][0]["id"]
+        .as_str()
+        .expect("id")
+        .replace('#', "%23");
+    let document = call(&router, "GET", &format!("/documents/{id}"), &[])
+        .await
+        .json();
+    check(
+        &doc,
+        response_schema(&doc, "/documents/{id}", "get", "200"),
+        &document,
+        "document",
+    )
+    .unwrap();
     let health = call(&router, "GET", "/health", &[]).await.json();
-    check(&doc, response_schema(&doc, "/health", "get", "200"), &health, "health").unwrap();
+    check(
+        &doc,
+        response_schema(&doc, "/health", "get", "200"),
+        &health,
+        "health",
+    )
+    .unwrap();
     let bad = call(&router, "GET", "/search?limit=0", &[]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    check(&doc, response_schema(&doc, "/search", "get", "400"), &bad.json(), "400").unwrap();
+    check(
+        &doc,
+        response_schema(&doc, "/search", "get", "400"),
+        &bad.json(),
+        "400",
+    )
+    .unwrap();
     let missing = call(&router, "GET", "/documents/nope", &[]).await.json();
-    check(&doc, response_schema(&doc, "/documents/{id}", "get", "404"), &missing, "404").unwrap();
+    check(
+        &doc,
+        response_schema(&doc, "/documents/{id}", "get", "404"),
+        &missing,
+        "404",
+    )
+    .unwrap();
     let disabled = call(&router, "POST", "/ingest", &[]).await.json();
-    check(&doc, response_schema(&doc, "/ingest", "post", "403"), &disabled, "403").unwrap();
+    check(
+        &doc,
+        response_schema(&doc, "/ingest", "post", "403"),
+        &disabled,
+        "403",
+    )
+    .unwrap();
 }
 
 fn metric(text: &str, series: &str) -> Option<f64> {
@@ -232,7 +348,10 @@ async fn metrics_count_requests_zero_hits_the_index_and_ingest_runs() {
 
     let before = call(&router, "GET", "/metrics", &[]).await;
     assert_eq!(before.status, StatusCode::OK);
-    assert!(before.headers["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(before.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     assert_eq!(metric(&before.body, "labsearch_index_documents"), Some(9.0));
     assert!(metric(&before.body, "labsearch_index_segments").is_some_and(|n| n >= 1.0));
     assert!(metric(&before.body, "labsearch_index_size_bytes").is_some_and(|n| n > 1000.0));
@@ -242,7 +361,9 @@ async fn metrics_count_requests_zero_hits_the_index_and_ingest_runs() {
     call(&router, "GET", "/?q=zzzqqqxxx", &[]).await;
     call(&router, "GET", "/search?limit=0", &[]).await;
     let id = jobs.start(Trigger::Request).expect("a run starts");
-    let run = jobs.wait(id, Duration::from_secs(60)).expect("the run ends");
+    let run = jobs
+        .wait(id, Duration::from_secs(60))
+        .expect("the run ends");
     assert_eq!(run.state, RunState::Succeeded);
 
     let after = call(&router, "GET", "/metrics", &[]).await.body;
@@ -256,21 +377,54 @@ async fn metrics_count_requests_zero_hits_the_index_and_ingest_runs() {
     assert_eq!(requests("/search", 400), Some(1.0));
     assert_eq!(requests("/", 200), Some(1.0));
     assert_eq!(requests("/metrics", 200), Some(1.0));
-    assert_eq!(metric(&after, "labsearch_search_zero_hits_total{route=\"/search\"}"), Some(1.0));
-    assert_eq!(metric(&after, "labsearch_search_zero_hits_total{route=\"/\"}"), Some(1.0));
     assert_eq!(
-        metric(&after, "labsearch_http_request_duration_seconds_count{route=\"/search\"}"),
+        metric(
+            &after,
+            "labsearch_search_zero_hits_total{route=\"/search\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&after, "labsearch_search_zero_hits_total{route=\"/\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            &after,
+            "labsearch_http_request_duration_seconds_count{route=\"/search\"}"
+        ),
         Some(3.0)
     );
-    assert_eq!(metric(&after, "labsearch_ingest_runs_total{outcome=\"succeeded\"}"), Some(1.0));
-    assert_eq!(metric(&after, "labsearch_ingest_last_run_files{outcome=\"read\"}"), Some(5.0));
-    assert_eq!(metric(&after, "labsearch_ingest_last_run_files{outcome=\"unchanged\"}"), Some(5.0));
-    assert_eq!(metric(&after, "labsearch_ingest_last_run_failures"), Some(0.0));
+    assert_eq!(
+        metric(&after, "labsearch_ingest_runs_total{outcome=\"succeeded\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&after, "labsearch_ingest_last_run_files{outcome=\"read\"}"),
+        Some(5.0)
+    );
+    assert_eq!(
+        metric(
+            &after,
+            "labsearch_ingest_last_run_files{outcome=\"unchanged\"}"
+        ),
+        Some(5.0)
+    );
+    assert_eq!(
+        metric(&after, "labsearch_ingest_last_run_failures"),
+        Some(0.0)
+    );
     assert_eq!(metric(&after, "labsearch_ingest_running"), Some(0.0));
-    assert!(metric(&after, "labsearch_ingest_last_run_start_timestamp_seconds").is_some_and(|t| t > 1.7e9));
+    assert!(
+        metric(&after, "labsearch_ingest_last_run_start_timestamp_seconds")
+            .is_some_and(|t| t > 1.7e9)
+    );
     // A run is counted once, however often it is scraped.
     let again = call(&router, "GET", "/metrics", &[]).await.body;
-    assert_eq!(metric(&again, "labsearch_ingest_runs_total{outcome=\"succeeded\"}"), Some(1.0));
+    assert_eq!(
+        metric(&again, "labsearch_ingest_runs_total{outcome=\"succeeded\"}"),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]
@@ -280,16 +434,24 @@ async fn the_page_escapes_documents_and_keeps_only_the_marks() {
         "---\ntitle: \"<script>alert(1)</script> Workshop notes\"\norganisation: \"<b>Org</b>\"\n---\n\nWe ran a workshop <img src=x onerror=alert(3)> with residents about the library.\n",
     )]);
     let (_dir, index) = common::index_of(data.path());
-    let router = app(AppState::new(Arc::new(Engine::new(index, &Vocabulary::embedded()))));
+    let router = app(AppState::new(Arc::new(Engine::new(
+        index,
+        &Vocabulary::embedded(),
+    ))));
     let page = call(&router, "GET", "/?q=workshop&ui=en", &[]).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("<mark>"), "{}", page.body);
     for raw in ["<script>alert", "<img src=x", "<b>Org"] {
         assert!(!page.body.contains(raw), "{raw} reached the page as HTML");
     }
-    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
+    assert!(page
+        .body
+        .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
     let headers = &page.headers;
-    assert!(headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "same-origin");
     assert!(!page.body.contains("<script>"), "no inline script");
@@ -311,18 +473,39 @@ async fn the_page_escapes_documents_and_keeps_only_the_marks() {
     assert!(back.starts_with("&#x2f;?q=workshop"), "{back}");
     let missing = call(&router, "GET", "/doc/nope", &[]).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert!(missing.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(missing.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
 }
 
 #[tokio::test]
 async fn the_page_speaks_the_visitors_language_and_suggests_spellings() {
     let (_dir, router) = seed_router();
-    let sv = call(&router, "GET", "/?q=tjenestedesign", &[("accept-language", "sv-SE,sv;q=0.9,en;q=0.5")]).await;
+    let sv = call(
+        &router,
+        "GET",
+        "/?q=tjenestedesign",
+        &[("accept-language", "sv-SE,sv;q=0.9,en;q=0.5")],
+    )
+    .await;
     assert!(sv.body.contains("<html lang=\"sv\">") && sv.body.contains(">Sök</button>"));
-    assert!(sv.body.contains("Norge") && sv.body.contains("Tjänstedesign"), "countries and methods in Swedish");
-    let nb = call(&router, "GET", "/?q=tjenestedesign&ui=nb", &[("accept-language", "sv")]).await;
+    assert!(
+        sv.body.contains("Norge") && sv.body.contains("Tjänstedesign"),
+        "countries and methods in Swedish"
+    );
+    let nb = call(
+        &router,
+        "GET",
+        "/?q=tjenestedesign&ui=nb",
+        &[("accept-language", "sv")],
+    )
+    .await;
     assert!(nb.body.contains("<html lang=\"nb\">"));
-    assert!(nb.body.contains("Norge <") || nb.body.contains("Norge</span> <span class=\"count\">(2)"), "Norge (2)");
+    assert!(
+        nb.body.contains("Norge <") || nb.body.contains("Norge</span> <span class=\"count\">(2)"),
+        "Norge (2)"
+    );
     assert!(nb.body.contains("ui=nb"), "the choice is kept in links");
     let typo = call(&router, "GET", "/?q=tjenestedesing&ui=en", &[]).await;
     assert!(typo.body.contains("Did you mean"), "{}", typo.body);
@@ -336,11 +519,19 @@ async fn the_page_speaks_the_visitors_language_and_suggests_spellings() {
 /// writes one JSON object per request with method, path, status, latency and hits.
 #[test]
 fn flags_have_environment_variables_and_requests_are_logged_as_json() {
-    let help = common::labsearch().args(["serve", "--help"]).output().expect("runs");
+    let help = common::labsearch()
+        .args(["serve", "--help"])
+        .output()
+        .expect("runs");
     let help = String::from_utf8_lossy(&help.stdout);
     for var in [
-        "LABSEARCH_ADDR", "LABSEARCH_DATA", "LABSEARCH_INDEX", "LABSEARCH_INGEST_EVERY",
-        "LABSEARCH_MAX_FILE_SIZE", "LABSEARCH_COMMIT_EVERY", "LABSEARCH_LOG_FORMAT",
+        "LABSEARCH_ADDR",
+        "LABSEARCH_DATA",
+        "LABSEARCH_INDEX",
+        "LABSEARCH_INGEST_EVERY",
+        "LABSEARCH_MAX_FILE_SIZE",
+        "LABSEARCH_COMMIT_EVERY",
+        "LABSEARCH_LOG_FORMAT",
     ] {
         assert!(help.contains(var), "{var} in --help:\n{help}");
     }
@@ -363,18 +554,26 @@ fn flags_have_environment_variables_and_requests_are_logged_as_json() {
         loop {
             let line = lines.next().expect("a log line").expect("readable");
             if line.starts_with('{') {
-                return serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                return serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
             }
         }
     };
     let addr = loop {
         let line = next_json();
-        if let Some(rest) = line["message"].as_str().and_then(|m| m.strip_prefix("listening on http://")) {
+        if let Some(rest) = line["message"]
+            .as_str()
+            .and_then(|m| m.strip_prefix("listening on http://"))
+        {
             break rest.to_string();
         }
     };
     let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
-    write!(stream, "GET /search?q=tjenestedesign HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET /search?q=tjenestedesign HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read");
     assert!(answer.starts_with("HTTP/1.1 200"));

@@ -361,16 +361,54 @@ static NL: Labels = Labels {
 /// A country's name in the page language (`NO` -> "Norge" in Norwegian), else its code.
 pub fn country_name(ui: Ui, code: &str) -> String {
     let names: [&str; 6] = match code {
-        "SE" => ["Sverige", "Sverige", "Sverige", "Ruotsi", "Zweden", "Sweden"],
+        "SE" => [
+            "Sverige", "Sverige", "Sverige", "Ruotsi", "Zweden", "Sweden",
+        ],
         "NO" => ["Norge", "Norge", "Norge", "Norja", "Noorwegen", "Norway"],
-        "DK" => ["Danmark", "Danmark", "Danmark", "Tanska", "Denemarken", "Denmark"],
-        "FI" => ["Finland", "Finland", "Finland", "Suomi", "Finland", "Finland"],
-        "NL" => ["Nederländerna", "Nederland", "Holland", "Alankomaat", "Nederland", "Netherlands"],
-        "IS" => ["Island", "Island", "Island", "Islanti", "IJsland", "Iceland"],
-        "DE" => ["Tyskland", "Tyskland", "Tyskland", "Saksa", "Duitsland", "Germany"],
-        "BE" => ["Belgien", "Belgia", "Belgien", "Belgia", "België", "Belgium"],
-        "EE" => ["Estland", "Estland", "Estland", "Viro", "Estland", "Estonia"],
-        "GB" => ["Storbritannien", "Storbritannia", "Storbritannien", "Iso-Britannia", "Verenigd Koninkrijk", "United Kingdom"],
+        "DK" => [
+            "Danmark",
+            "Danmark",
+            "Danmark",
+            "Tanska",
+            "Denemarken",
+            "Denmark",
+        ],
+        "FI" => [
+            "Finland", "Finland", "Finland", "Suomi", "Finland", "Finland",
+        ],
+        "NL" => [
+            "Nederländerna",
+            "Nederland",
+            "Holland",
+            "Alankomaat",
+            "Nederland",
+            "Netherlands",
+        ],
+        "IS" => [
+            "Island", "Island", "Island", "Islanti", "IJsland", "Iceland",
+        ],
+        "DE" => [
+            "Tyskland",
+            "Tyskland",
+            "Tyskland",
+            "Saksa",
+            "Duitsland",
+            "Germany",
+        ],
+        "BE" => [
+            "Belgien", "Belgia", "Belgien", "Belgia", "België", "Belgium",
+        ],
+        "EE" => [
+            "Estland", "Estland", "Estland", "Viro", "Estland", "Estonia",
+        ],
+        "GB" => [
+            "Storbritannien",
+            "Storbritannia",
+            "Storbritannien",
+            "Iso-Britannia",
+            "Verenigd Koninkrijk",
+            "United Kingdom",
+        ],
         _ => return code.to_string(),
     };
     names[ui_index(ui)].to_string()
@@ -380,13 +418,36 @@ pub fn country_name(ui: Ui, code: &str) -> String {
 pub fn language_name(ui: Ui, code: &str) -> String {
     let names: [&str; 6] = match code {
         "sv" => ["svenska", "svensk", "svensk", "ruotsi", "Zweeds", "Swedish"],
-        "nb" => ["norska (bokmål)", "norsk (bokmål)", "norsk (bokmål)", "norja (bokmål)", "Noors (Bokmål)", "Norwegian (Bokmål)"],
-        "nn" => ["norska (nynorsk)", "norsk (nynorsk)", "norsk (nynorsk)", "norja (nynorsk)", "Noors (Nynorsk)", "Norwegian (Nynorsk)"],
+        "nb" => [
+            "norska (bokmål)",
+            "norsk (bokmål)",
+            "norsk (bokmål)",
+            "norja (bokmål)",
+            "Noors (Bokmål)",
+            "Norwegian (Bokmål)",
+        ],
+        "nn" => [
+            "norska (nynorsk)",
+            "norsk (nynorsk)",
+            "norsk (nynorsk)",
+            "norja (nynorsk)",
+            "Noors (Nynorsk)",
+            "Norwegian (Nynorsk)",
+        ],
         "da" => ["danska", "dansk", "dansk", "tanska", "Deens", "Danish"],
         "fi" => ["finska", "finsk", "finsk", "suomi", "Fins", "Finnish"],
-        "nl" => ["nederländska", "nederlandsk", "nederlandsk", "hollanti", "Nederlands", "Dutch"],
+        "nl" => [
+            "nederländska",
+            "nederlandsk",
+            "nederlandsk",
+            "hollanti",
+            "Nederlands",
+            "Dutch",
+        ],
         "de" => ["tyska", "tysk", "tysk", "saksa", "Duits", "German"],
-        "en" => ["engelska", "engelsk", "engelsk", "englanti", "Engels", "English"],
+        "en" => [
+            "engelska", "engelsk", "engelsk", "englanti", "Engels", "English",
+        ],
         _ => return code.to_string(),
     };
     names[ui_index(ui)].to_string()

@@ -61,10 +61,15 @@ impl Metrics {
         let registry = Registry::new();
         let r = &registry;
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            register(r, IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"))
+            register(
+                r,
+                IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+            )
         };
-        let gauge = |name: &str, help: &str| register(r, IntGauge::new(name, help).expect("valid metric"));
-        let float = |name: &str, help: &str| register(r, Gauge::new(name, help).expect("valid metric"));
+        let gauge =
+            |name: &str, help: &str| register(r, IntGauge::new(name, help).expect("valid metric"));
+        let float =
+            |name: &str, help: &str| register(r, Gauge::new(name, help).expect("valid metric"));
         Metrics {
             requests: counter(
                 "labsearch_http_requests_total",
@@ -90,10 +95,19 @@ impl Metrics {
                 "Searches that found nothing, by route (/search or the page at /).",
                 &["route"],
             ),
-            documents: gauge("labsearch_index_documents", "Searchable documents in the index."),
-            index_bytes: gauge("labsearch_index_size_bytes", "Size of the index's segments on disk."),
+            documents: gauge(
+                "labsearch_index_documents",
+                "Searchable documents in the index.",
+            ),
+            index_bytes: gauge(
+                "labsearch_index_size_bytes",
+                "Size of the index's segments on disk.",
+            ),
             segments: gauge("labsearch_index_segments", "Segments in the index."),
-            ingest_running: gauge("labsearch_ingest_running", "1 while an ingest run is going on."),
+            ingest_running: gauge(
+                "labsearch_ingest_running",
+                "1 while an ingest run is going on.",
+            ),
             last_run_start: float(
                 "labsearch_ingest_last_run_start_timestamp_seconds",
                 "When the current or last ingest run started (Unix time).",
@@ -146,7 +160,8 @@ impl Metrics {
         self.segments.set(stats.segments as i64);
         if let Some(run) = state.jobs.as_ref().and_then(|jobs| jobs.status()) {
             let seconds = |t: std::time::SystemTime| {
-                t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+                t.duration_since(UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64())
             };
             self.last_run_start.set(seconds(run.started));
             self.ingest_running
@@ -173,7 +188,9 @@ impl Metrics {
                     ("failed", report.failed.len()),
                     ("skipped", report.skipped),
                 ] {
-                    self.last_run_files.with_label_values(&[outcome]).set(n as i64);
+                    self.last_run_files
+                        .with_label_values(&[outcome])
+                        .set(n as i64);
                 }
                 self.last_run_failures.set(report.failed.len() as i64);
             }
@@ -224,8 +241,12 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     metrics.observe(&route, method.as_str(), status, elapsed.as_secs_f64(), hits);
     let latency_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
     match hits {
-        Some(hits) => tracing::info!(target: "labsearch::http", %method, %path, status, latency_ms, hits, "request"),
-        None => tracing::info!(target: "labsearch::http", %method, %path, status, latency_ms, "request"),
+        Some(hits) => {
+            tracing::info!(target: "labsearch::http", %method, %path, status, latency_ms, hits, "request")
+        }
+        None => {
+            tracing::info!(target: "labsearch::http", %method, %path, status, latency_ms, "request")
+        }
     }
     response
 }

@@ -6,7 +6,9 @@ use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::http::dto::{DocumentDto, HealthDto, IngestStartedDto, IngestStatusDto, SearchResponseDto};
+use crate::http::dto::{
+    DocumentDto, HealthDto, IngestStartedDto, IngestStatusDto, SearchResponseDto,
+};
 
 /// The OpenAPI document.
 #[derive(OpenApi)]
@@ -147,7 +149,10 @@ pub mod examples {
 
     /// A 403.
     pub fn disabled() -> Value {
-        error("disabled", "POST /ingest is disabled: start the server with LABSEARCH_ADMIN_TOKEN set")
+        error(
+            "disabled",
+            "POST /ingest is disabled: start the server with LABSEARCH_ADMIN_TOKEN set",
+        )
     }
 
     /// A 409.
@@ -157,6 +162,9 @@ pub mod examples {
 
     /// A 500.
     pub fn internal() -> Value {
-        error("internal", "the server failed to answer; the error is logged")
+        error(
+            "internal",
+            "the server failed to answer; the error is logged",
+        )
     }
 }

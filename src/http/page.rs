@@ -105,7 +105,8 @@ impl PageQuery {
         };
         let offset = (self.page - 1).saturating_mul(self.page_size()).to_string();
         let limit = self.page_size().to_string();
-        let mut pairs: Vec<(&str, &str)> = vec![("q", &self.q), ("limit", &limit), ("offset", &offset)];
+        let mut pairs: Vec<(&str, &str)> =
+            vec![("q", &self.q), ("limit", &limit), ("offset", &offset)];
         pairs.extend(self.countries.iter().map(|v| ("country", v.as_str())));
         pairs.extend(self.methods.iter().map(|v| ("method", v.as_str())));
         pairs.extend(self.langs.iter().map(|v| ("lang", v.as_str())));
@@ -184,7 +185,10 @@ fn html(status: StatusCode, body: String) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     security_headers(headers);
     response
 }
@@ -347,10 +351,16 @@ fn encode_segment(text: &str) -> String {
 
 fn years_text(years: &[u16]) -> String {
     match (years.first(), years.last()) {
-        (Some(first), Some(last)) if years.len() > 2 && usize::from(last - first) + 1 == years.len() => {
+        (Some(first), Some(last))
+            if years.len() > 2 && usize::from(last - first) + 1 == years.len() =>
+        {
             format!("{first}–{last}")
         }
-        _ => years.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
+        _ => years
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -397,7 +407,13 @@ fn base_view(query: &PageQuery, ui: Ui) -> SearchView {
     }
 }
 
-fn fill_results(view: &mut SearchView, state: &AppState, query: &PageQuery, ui: Ui, response: SearchResponse) {
+fn fill_results(
+    view: &mut SearchView,
+    state: &AppState,
+    query: &PageQuery,
+    ui: Ui,
+    response: SearchResponse,
+) {
     let labels = i18n::labels(ui);
     let methods = &state.method_names;
     let facets = &response.facets;
@@ -405,7 +421,9 @@ fn fill_results(view: &mut SearchView, state: &AppState, query: &PageQuery, ui: 
         FacetView {
             param: "country",
             legend: labels.country,
-            values: facet_values(&facets.country, &query.countries, |c| i18n::country_name(ui, c)),
+            values: facet_values(&facets.country, &query.countries, |c| {
+                i18n::country_name(ui, c)
+            }),
         },
         FacetView {
             param: "method",
@@ -653,7 +671,11 @@ pub(crate) async fn document_page(
     let status = match record {
         None => StatusCode::NOT_FOUND,
         Some(record) => {
-            let row = |label, value: String| MetaRow { label, value, href: None };
+            let row = |label, value: String| MetaRow {
+                label,
+                value,
+                href: None,
+            };
             let mut meta = Vec::new();
             if let Some(org) = &record.organisation {
                 meta.push(row(labels.organisation, org.clone()));
@@ -668,11 +690,17 @@ pub(crate) async fn document_page(
                 meta.push(row(labels.published, published.clone()));
             }
             if !record.methods.is_empty() {
-                let names: Vec<String> =
-                    record.methods.iter().map(|m| state.method_names.name(ui, m)).collect();
+                let names: Vec<String> = record
+                    .methods
+                    .iter()
+                    .map(|m| state.method_names.name(ui, m))
+                    .collect();
                 meta.push(row(labels.methods, names.join(", ")));
             }
-            meta.push(row(labels.language, i18n::language_name(ui, record.lang.code())));
+            meta.push(row(
+                labels.language,
+                i18n::language_name(ui, record.lang.code()),
+            ));
             meta.push(row(labels.source, record.source.clone()));
             if let Some(url) = record
                 .url
@@ -759,7 +787,10 @@ mod tests {
         let request = query.request().expect("valid");
         assert_eq!(request.offset, 20);
         assert_eq!(request.countries, ["NO", "SE"]);
-        assert_eq!(request.years.map(|y| y.to_string()).as_deref(), Some("2019..2021"));
+        assert_eq!(
+            request.years.map(|y| y.to_string()).as_deref(),
+            Some("2019..2021")
+        );
     }
 
     #[test]

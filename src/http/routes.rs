@@ -227,7 +227,9 @@ fn same_secret(offered: &str, expected: &str) -> bool {
         (status = 404, description = "This server does not ingest", body = openapi::ErrorResponse, example = json!(openapi::examples::not_found())),
     )
 )]
-pub(crate) async fn ingest_status(State(state): State<AppState>) -> Result<Json<IngestStatusDto>, ApiError> {
+pub(crate) async fn ingest_status(
+    State(state): State<AppState>,
+) -> Result<Json<IngestStatusDto>, ApiError> {
     let jobs = state.jobs.as_ref().ok_or_else(|| {
         ApiError::NotFound("this server does not ingest; see GET /search".to_string())
     })?;
@@ -239,8 +241,5 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound(
-        "no such endpoint; see GET /openapi.json for every route"
-            .to_string(),
-    )
+    ApiError::NotFound("no such endpoint; see GET /openapi.json for every route".to_string())
 }
