@@ -139,9 +139,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "labsearch=info,tower_http=info".into());
+    // A log line that cannot be written (stderr closed by whoever started us) is dropped: the
+    // default reports it with eprintln!, which panics on a closed pipe and would take the
+    // request with it.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),

@@ -33,7 +33,7 @@ pub const APP_JS: &str = include_str!("assets/app.js");
 
 /// The Content-Security-Policy of every HTML response: nothing from other hosts, no inline
 /// script or style.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 fn templates() -> &'static Environment<'static> {

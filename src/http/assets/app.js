@@ -55,7 +55,9 @@
   });
   document.addEventListener("change", function (event) {
     var target = event.target;
-    if (target && target.form === form && target.type === "checkbox") load(currentUrl(), "push");
+    if (target && target.form === form && (target.type === "checkbox" || target.type === "number")) {
+      load(currentUrl(), "push");
+    }
   });
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[data-live]");
