@@ -20,8 +20,23 @@ use labsearch::vocab::Vocabulary;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Log format on stderr: `text` for people, `json` (one object per line) for log shippers.
+    #[arg(
+        long,
+        global = true,
+        env = "LABSEARCH_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -34,7 +49,7 @@ enum Command {
         #[command(flatten)]
         dirs: Dirs,
         /// Re-index every file, whether it changed or not.
-        #[arg(long)]
+        #[arg(long, env = "LABSEARCH_FULL")]
         full: bool,
         #[command(flatten)]
         limits: Limits,
@@ -45,13 +60,13 @@ enum Command {
     /// and recall@10 per query and as means, for labsearch and for the baseline.
     Eval {
         /// Directory of documents to index.
-        #[arg(long)]
+        #[arg(long, env = "LABSEARCH_EVAL_DATA")]
         data: PathBuf,
         /// JSON Lines file of judged queries.
-        #[arg(long)]
+        #[arg(long, env = "LABSEARCH_EVAL_QUERIES")]
         queries: PathBuf,
         /// Print the figures as one JSON object.
-        #[arg(long)]
+        #[arg(long, env = "LABSEARCH_EVAL_JSON")]
         json: bool,
     },
     /// Serve search over HTTP, ingesting first when the index is empty.
@@ -59,10 +74,10 @@ enum Command {
         #[command(flatten)]
         dirs: Dirs,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:3000")]
+        #[arg(long, env = "LABSEARCH_ADDR", default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
         /// Re-ingest the data directory in the background this often (e.g. 30s, 15m, 1h).
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, env = "LABSEARCH_INGEST_EVERY", value_parser = humantime::parse_duration)]
         ingest_every: Option<Duration>,
         #[command(flatten)]
         limits: Limits,
@@ -93,10 +108,10 @@ enum Command {
 #[derive(Args)]
 struct Dirs {
     /// Directory of documents (and optional vocabularies) to index.
-    #[arg(long, default_value = "data")]
+    #[arg(long, env = "LABSEARCH_DATA", default_value = "data")]
     data: PathBuf,
     /// Directory of the index.
-    #[arg(long, default_value = "index")]
+    #[arg(long, env = "LABSEARCH_INDEX", default_value = "index")]
     index: PathBuf,
 }
 
@@ -104,11 +119,11 @@ struct Dirs {
 struct Limits {
     /// Files larger than this are reported and skipped (bytes, or with a K, M or G suffix:
     /// powers of 1024).
-    #[arg(long, default_value = "20M", value_parser = parse_size)]
+    #[arg(long, env = "LABSEARCH_MAX_FILE_SIZE", default_value = "20M", value_parser = parse_size)]
     max_file_size: u64,
     /// Commit after this many changed files (or after --commit-interval), so a crash loses
     /// at most one batch.
-    #[arg(long, default_value_t = pipeline::DEFAULT_BATCH_FILES)]
+    #[arg(long, env = "LABSEARCH_COMMIT_EVERY", default_value_t = pipeline::DEFAULT_BATCH_FILES)]
     commit_every: usize,
     /// Commit at least this often while there are changes (e.g. `5s`, `1m`).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "LABSEARCH_COMMIT_INTERVAL")]
@@ -153,14 +168,20 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "labsearch=info,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "labsearch=info,tower_http=info".into());
+    // A log line that cannot be written (stderr closed by whoever started us) is dropped: the
+    // default reports it with eprintln!, which panics on a closed pipe and would take the
+    // request with it.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let result = match cli.command {
         Command::Ingest { dirs, full, limits } => ingest(&dirs, &limits.options(full)),
         Command::Eval {
@@ -438,7 +459,10 @@ fn serve(
             "listening on http://{local}"
         );
         let engine = Arc::new(Engine::new(index, &vocabulary));
-        let state = labsearch::http::AppState::new(engine).with_jobs(jobs, admin_token);
+        tracing::info!("search page at http://{local}/, metrics at /metrics, API at /openapi.json");
+        let state = labsearch::http::AppState::new(engine)
+            .with_jobs(jobs, admin_token)
+            .with_vocabulary(&vocabulary);
         axum::serve(listener, labsearch::http::app(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

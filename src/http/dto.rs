@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::jobs::RunStatus;
 use crate::pipeline::FileError;
@@ -11,7 +12,7 @@ use crate::record::Record;
 use crate::search::{Hit, SearchResponse};
 
 /// `GET /search`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SearchResponseDto {
     query: String,
     total: u64,
@@ -24,7 +25,7 @@ pub struct SearchResponseDto {
     suggestions: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct HitDto {
     id: String,
     title: String,
@@ -41,7 +42,7 @@ struct HitDto {
     matched: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FacetsDto {
     country: BTreeMap<String, u64>,
     year: BTreeMap<String, u64>,
@@ -90,7 +91,7 @@ impl From<Hit> for HitDto {
 }
 
 /// `GET /documents/{id}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DocumentDto {
     id: String,
     title: String,
@@ -124,7 +125,7 @@ impl From<Record> for DocumentDto {
 }
 
 /// `GET /health`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct HealthDto {
     /// Always `ok` when the server answers.
     pub status: &'static str,
@@ -133,7 +134,7 @@ pub struct HealthDto {
 }
 
 /// `POST /ingest` (202).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct IngestStartedDto {
     /// The id of the run that started.
     pub run_id: u64,
@@ -142,7 +143,7 @@ pub struct IngestStartedDto {
 }
 
 /// `GET /ingest/status`: the current or last run, or `idle` before the first.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct IngestStatusDto {
     run_id: Option<u64>,
     state: &'static str,
@@ -156,7 +157,7 @@ pub struct IngestStatusDto {
     error: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct IngestCountsDto {
     files_read: usize,
     added: usize,
@@ -170,7 +171,7 @@ struct IngestCountsDto {
     elapsed_ms: u128,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FileErrorDto {
     source: String,
     reason: String,

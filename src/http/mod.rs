@@ -1,9 +1,13 @@
-//! The HTTP API (axum): routes, wire types, and the mapping of errors to statuses.
+//! The HTTP layer (axum): the JSON API, the search page, metrics and the OpenAPI document.
 //!
-//! Architecture invariant: this is the only module that knows axum or JSON.
+//! Architecture invariant: this is the only module that knows axum, HTML or JSON.
 
 pub mod dto;
 pub mod errors;
+pub mod i18n;
+pub mod metrics;
+pub mod openapi;
+pub mod page;
 pub mod routes;
 
 pub use routes::{app, AppState};

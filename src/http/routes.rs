@@ -6,16 +6,21 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use tower_http::trace::TraceLayer;
 
 use crate::http::dto::{
     DocumentDto, HealthDto, IngestStartedDto, IngestStatusDto, SearchResponseDto,
 };
 use crate::http::errors::ApiError;
+use crate::http::i18n::MethodNames;
+use crate::http::metrics::{Metrics, SearchHits};
+use crate::http::{metrics, openapi, page};
 use crate::jobs::{Jobs, Trigger};
 use crate::search::{SearchEngine, SearchRequest};
+use crate::vocab::Vocabulary;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -26,6 +31,10 @@ pub struct AppState {
     pub jobs: Option<Jobs>,
     /// The bearer token `POST /ingest` requires; without one the endpoint is disabled.
     pub admin_token: Option<Arc<str>>,
+    /// The request counters and latency histograms of `GET /metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Methods' names in each page language, for the search page.
+    pub method_names: Arc<MethodNames>,
 }
 
 impl AppState {
@@ -35,7 +44,16 @@ impl AppState {
             engine,
             jobs: None,
             admin_token: None,
+            metrics: Arc::new(Metrics::new()),
+            method_names: Arc::new(MethodNames::new(&Vocabulary::embedded())),
         }
+    }
+
+    /// Names methods on the search page from `vocabulary` (the data directory's own
+    /// `methods.toml`) rather than the compiled-in one.
+    pub fn with_vocabulary(mut self, vocabulary: &Vocabulary) -> AppState {
+        self.method_names = Arc::new(MethodNames::new(vocabulary));
+        self
     }
 
     /// Enables `GET /ingest/status`, and `POST /ingest` when `admin_token` is set.
@@ -46,9 +64,15 @@ impl AppState {
     }
 }
 
-/// The whole API.
+/// The whole API, the search page and its assets.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(page::search_page))
+        .route("/doc/{id}", get(page::document_page))
+        .route("/assets/app.css", get(page::app_css))
+        .route("/assets/app.js", get(page::app_js))
+        .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/search", get(search))
         .route("/documents/{id}", get(document))
         .route("/health", get(health))
@@ -57,23 +81,57 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
-async fn search(
+#[utoipa::path(
+    get,
+    path = "/search",
+    tag = "search",
+    params(
+        ("q" = Option<String>, Query, description = "Free text (tantivy query syntax, lenient; at most 500 characters); empty matches everything", example = "tjenestedesign"),
+        ("country" = Option<Vec<String>>, Query, description = "Countries (ISO alpha-2); may repeat (OR)", example = "NO"),
+        ("method" = Option<Vec<String>>, Query, description = "Method slugs from methods.toml; may repeat (OR)", example = "service-design"),
+        ("lang" = Option<Vec<String>>, Query, description = "Languages: sv nb nn da fi nl de en; may repeat (OR)", example = "nb"),
+        ("year" = Option<String>, Query, description = "2019, 2016..2018, 2019.. or ..2018", example = "2016..2020"),
+        ("limit" = Option<usize>, Query, description = "Hits per page, 1-100 (default 10)", example = 10),
+        ("offset" = Option<usize>, Query, description = "Hits to skip, 0-10000 (default 0)", example = 0),
+    ),
+    responses(
+        (status = 200, description = "Ranked hits and disjunctive facet counts", body = SearchResponseDto, example = json!(openapi::examples::search())),
+        (status = 400, description = "A bad parameter", body = openapi::ErrorResponse, example = json!(openapi::examples::invalid_parameter())),
+        (status = 500, description = "Our failure; the detail is logged", body = openapi::ErrorResponse, example = json!(openapi::examples::internal())),
+    )
+)]
+pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<SearchResponseDto>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let raw = raw.unwrap_or_default();
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
     let request = SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let response = tokio::task::spawn_blocking(move || state.engine.search(&request)).await??;
-    Ok(Json(response.into()))
+    let hits = SearchHits(response.total);
+    Ok((Extension(hits), Json(SearchResponseDto::from(response))))
 }
 
-async fn document(
+#[utoipa::path(
+    get,
+    path = "/documents/{id}",
+    tag = "search",
+    params(("id" = String, Path, description = "Document id; a diary entry's is `<file-id>#<n>` (percent-encode the `#`)", example = "004_44a1b2c1af52ecf0")),
+    responses(
+        (status = 200, description = "The stored document with its full body", body = DocumentDto, example = json!(openapi::examples::document())),
+        (status = 404, description = "No document has this id", body = openapi::ErrorResponse, example = json!(openapi::examples::not_found())),
+    )
+)]
+pub(crate) async fn document(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<DocumentDto>, ApiError> {
@@ -86,14 +144,32 @@ async fn document(
     }
 }
 
-async fn health(State(state): State<AppState>) -> Json<HealthDto> {
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses((status = 200, description = "The server answers", body = HealthDto, example = json!({"status": "ok", "documents": 9})))
+)]
+pub(crate) async fn health(State(state): State<AppState>) -> Json<HealthDto> {
     Json(HealthDto {
         status: "ok",
         documents: state.engine.num_documents(),
     })
 }
 
-async fn start_ingest(
+#[utoipa::path(
+    post,
+    path = "/ingest",
+    tag = "operations",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A run started", body = IngestStartedDto, example = json!({"run_id": 3, "state": "running"})),
+        (status = 401, description = "No or a wrong bearer token", body = openapi::ErrorResponse, example = json!(openapi::examples::unauthorized())),
+        (status = 403, description = "The server was started without LABSEARCH_ADMIN_TOKEN", body = openapi::ErrorResponse, example = json!(openapi::examples::disabled())),
+        (status = 409, description = "A run is going on", body = openapi::ErrorResponse, example = json!(openapi::examples::conflict())),
+    )
+)]
+pub(crate) async fn start_ingest(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<IngestStartedDto>), ApiError> {
@@ -142,7 +218,18 @@ fn same_secret(offered: &str, expected: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn ingest_status(State(state): State<AppState>) -> Result<Json<IngestStatusDto>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/ingest/status",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The current or last run (`idle` before the first)", body = IngestStatusDto, example = json!(openapi::examples::ingest_status())),
+        (status = 404, description = "This server does not ingest", body = openapi::ErrorResponse, example = json!(openapi::examples::not_found())),
+    )
+)]
+pub(crate) async fn ingest_status(
+    State(state): State<AppState>,
+) -> Result<Json<IngestStatusDto>, ApiError> {
     let jobs = state.jobs.as_ref().ok_or_else(|| {
         ApiError::NotFound("this server does not ingest; see GET /search".to_string())
     })?;
@@ -154,8 +241,5 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound(
-        "no such endpoint; see GET /search, /documents/{id}, /health, /ingest/status and POST /ingest"
-            .to_string(),
-    )
+    ApiError::NotFound("no such endpoint; see GET /openapi.json for every route".to_string())
 }

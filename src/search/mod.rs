@@ -100,6 +100,24 @@ pub trait SearchEngine: Send + Sync + 'static {
     fn document(&self, id: &str) -> Result<Option<Record>, SearchError>;
     /// The number of searchable documents.
     fn num_documents(&self) -> u64;
+    /// Size figures for monitoring; a backend that cannot tell reports only its documents.
+    fn stats(&self) -> EngineStats {
+        EngineStats {
+            documents: self.num_documents(),
+            ..EngineStats::default()
+        }
+    }
+}
+
+/// What `GET /metrics` reports about the index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Searchable documents.
+    pub documents: u64,
+    /// Segments.
+    pub segments: usize,
+    /// Bytes of the segments' files.
+    pub size_bytes: u64,
 }
 
 /// The tantivy-backed engine: an index plus what query building needs from the vocabularies.
@@ -246,5 +264,16 @@ impl SearchEngine for Engine {
 
     fn num_documents(&self) -> u64 {
         self.index.num_documents()
+    }
+
+    fn stats(&self) -> EngineStats {
+        let searcher = self.index.reader().searcher();
+        EngineStats {
+            documents: searcher.num_docs(),
+            segments: searcher.segment_readers().len(),
+            size_bytes: searcher
+                .space_usage()
+                .map_or(0, |usage| usage.total().get_bytes()),
+        }
     }
 }
