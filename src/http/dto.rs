@@ -39,6 +39,8 @@ struct HitDto {
     published: Option<String>,
     url: Option<String>,
     organisation: Option<String>,
+    /// Why this is a hit: query words as they stand in the snippet (`word`) or the title
+    /// (`title:word`), and tags the query names that the document carries (`tag:slug`).
     matched: Vec<String>,
 }
 

@@ -96,7 +96,8 @@ pub mod examples {
                 "score": 1.77, "lang": "nb", "country": "NO", "years": [2019],
                 "methods": ["service-design", "workshops"], "source": "004_44a1b2c1af52ecf0.txt",
                 "snippet": "… <mark>tjenestedesign</mark> …", "published": null, "url": null,
-                "organisation": "Bærum kommune"
+                "organisation": "Bærum kommune",
+                "matched": ["tjenestedesign", "title:tjenestedesign", "tag:service-design"]
             }],
             "facets": {"country": {"NO": 1}, "year": {"2019": 1},
                        "method": {"service-design": 1, "workshops": 1}, "lang": {"nb": 1}}
