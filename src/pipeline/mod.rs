@@ -8,6 +8,7 @@ pub mod boilerplate;
 pub mod enrich;
 pub mod entries;
 pub mod extract;
+pub mod isolate;
 pub mod meta;
 pub mod read;
 
@@ -44,6 +45,21 @@ pub enum IngestError {
     /// The index refused (locked, incompatible, or failing).
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// Most of the indexed files are gone from the data directory: more likely an unmounted
+    /// share than a real clean-up, so the run touches nothing.
+    #[error(
+        "refusing to delete {vanished} of the {indexed} indexed files: they are gone from {path} \
+         (an unmounted share?); nothing was changed. If they really are gone, run again with \
+         --allow-mass-delete"
+    )]
+    MassDelete {
+        /// The data directory.
+        path: PathBuf,
+        /// Indexed files not found.
+        vanished: usize,
+        /// Files in the index before the run.
+        indexed: usize,
+    },
 }
 
 /// One file (or one line of a file) that could not be indexed, and why.
@@ -82,6 +98,9 @@ pub struct IngestReport {
     pub failed: Vec<FileError>,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The run was asked to stop and did at a batch boundary: what it did is committed, the
+    /// files it did not reach (and deletions) wait for the next run.
+    pub stopped: bool,
 }
 
 /// Default for [`IngestOptions::max_file_size`]: 20 MiB.
@@ -104,7 +123,15 @@ pub struct IngestOptions {
     pub batch_files: usize,
     /// ...or after this much time with uncommitted changes, whichever comes first.
     pub batch_time: Duration,
+    /// Parse PDFs in a child process with these limits; `None` parses in this process.
+    pub isolation: Option<isolate::Isolation>,
+    /// Delete vanished files even when they are more than [`MASS_DELETE_SHARE`] of the index.
+    pub allow_mass_delete: bool,
 }
+
+/// A run refuses to delete more than this share of the indexed files, unless
+/// [`IngestOptions::allow_mass_delete`].
+pub const MASS_DELETE_SHARE: f64 = 0.5;
 
 impl Default for IngestOptions {
     fn default() -> Self {
@@ -113,6 +140,8 @@ impl Default for IngestOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             batch_files: DEFAULT_BATCH_FILES,
             batch_time: DEFAULT_BATCH_TIME,
+            isolation: None,
+            allow_mass_delete: false,
         }
     }
 }
@@ -131,6 +160,10 @@ pub trait Progress {
     /// A batch was committed; the index now holds `documents` documents.
     fn committed(&mut self, documents: u64) {
         let _ = documents;
+    }
+    /// Asked between files: `true` ends the run at this point, committing what it did.
+    fn stop_requested(&self) -> bool {
+        false
     }
 }
 
@@ -260,12 +293,12 @@ pub fn ingest_with_progress(
         path: data_dir.to_path_buf(),
         source,
     })?;
-    let mut known = if options.full {
+    let mut known = index.file_hashes()?;
+    check_mass_delete(data_dir, &known, &walk.files, options.allow_mass_delete)?;
+    if options.full {
         writer.delete_all()?;
-        Default::default()
-    } else {
-        index.file_hashes()?
-    };
+        known.clear();
+    }
     // Whatever decides what a file's documents look like is part of its key: the pipeline's
     // version, the cleaning rules, the vocabularies and the compound lexicon.
     let salt = format!(
@@ -292,6 +325,11 @@ pub fn ingest_with_progress(
         dirty: options.full,
     };
     for file in &walk.files {
+        if progress.stop_requested() {
+            tracing::info!("ingest asked to stop; committing what is done");
+            report.stopped = true;
+            break;
+        }
         progress.advance(file.size);
         let file_id = file.file_id();
         let previous = known.remove(&file_id);
@@ -302,6 +340,7 @@ pub fn ingest_with_progress(
             }
             let (records, errors) = documents(
                 file,
+                options.isolation.as_ref(),
                 &bytes,
                 sidecar.as_deref(),
                 &hash,
@@ -351,10 +390,13 @@ pub fn ingest_with_progress(
             progress.committed(index.num_documents());
         }
     }
-    for file_id in known.keys() {
-        writer.delete_file(file_id);
-        report.deleted += 1;
-        batch.dirty = true;
+    // A stopped run has not seen every file: what is left in `known` is not known to be gone.
+    if !report.stopped {
+        for file_id in known.keys() {
+            writer.delete_file(file_id);
+            report.deleted += 1;
+            batch.dirty = true;
+        }
     }
     if batch.dirty {
         writer.commit()?;
@@ -364,6 +406,29 @@ pub fn ingest_with_progress(
     report.documents_total = index.num_documents();
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Refuses a run that would delete more than [`MASS_DELETE_SHARE`] of the indexed files
+/// (counted by file, before anything is written), unless `allow`.
+fn check_mass_delete(
+    data_dir: &Path,
+    indexed: &HashMap<String, String>,
+    files: &[SourceFile],
+    allow: bool,
+) -> Result<(), IngestError> {
+    if allow || indexed.is_empty() {
+        return Ok(());
+    }
+    let present: HashSet<String> = files.iter().map(SourceFile::file_id).collect();
+    let vanished = indexed.keys().filter(|id| !present.contains(*id)).count();
+    if vanished as f64 > MASS_DELETE_SHARE * indexed.len() as f64 {
+        return Err(IngestError::MassDelete {
+            path: data_dir.to_path_buf(),
+            vanished,
+            indexed: indexed.len(),
+        });
+    }
+    Ok(())
 }
 
 struct Batch {
@@ -416,6 +481,7 @@ type FileDocuments = (Vec<Record>, Vec<(String, String)>);
 #[allow(clippy::too_many_arguments)]
 fn documents(
     file: &SourceFile,
+    isolation: Option<&isolate::Isolation>,
     bytes: &[u8],
     sidecar: Option<&str>,
     hash: &str,
@@ -423,7 +489,8 @@ fn documents(
     repeated: &mut RepeatedLines,
     enricher: &mut Enricher,
 ) -> Result<FileDocuments, String> {
-    let extraction = extract::extract(file.format, bytes).map_err(|e| e.to_string())?;
+    let extraction =
+        extract::extract_with(file.format, bytes, isolation).map_err(|e| e.to_string())?;
     let sidecar_meta = match sidecar {
         Some(text) => {
             let name = file
