@@ -66,6 +66,28 @@ enum Command {
         ingest_every: Option<Duration>,
         #[command(flatten)]
         limits: Limits,
+        /// When the index cannot be opened (corrupted), move it aside to `<index>.corrupt-<time>`
+        /// and rebuild it from the data directory instead of refusing to start.
+        #[arg(long)]
+        rebuild_if_corrupt: bool,
+        /// A request unanswered after this gets a 503 (e.g. 10s, 500ms).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        request_timeout: Duration,
+        /// Searches at work at once; more wait briefly, then get a 503 with Retry-After
+        /// (default: 4 per core, at least 8).
+        #[arg(long)]
+        max_concurrent: Option<usize>,
+    },
+    /// Internal: extracts the text of a PDF read from stdin within memory and CPU limits, for
+    /// the ingest that spawns it.
+    #[command(hide = true)]
+    ExtractPdf {
+        /// Address-space limit in bytes.
+        #[arg(long)]
+        memory: u64,
+        /// CPU-time limit in seconds.
+        #[arg(long)]
+        cpu: u64,
     },
 }
 
@@ -89,14 +111,39 @@ struct Limits {
     /// at most one batch.
     #[arg(long, default_value_t = pipeline::DEFAULT_BATCH_FILES)]
     commit_every: usize,
+    /// Delete the documents of vanished files even when more than half of the indexed files
+    /// are gone (without it such a run is refused: an unmounted share must not wipe the index).
+    #[arg(long)]
+    allow_mass_delete: bool,
+    /// A PDF whose parsing takes longer than this is stopped and reported (e.g. 30s).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pdf_timeout: Duration,
+    /// Memory a PDF's parser may use (K, M or G suffix).
+    #[arg(long, default_value = "1G", value_parser = parse_size)]
+    pdf_memory: u64,
+    /// An NDJSON file yields at most this many documents; the lines after are reported.
+    #[arg(long, default_value_t = pipeline::extract::MAX_LINES)]
+    max_docs_per_file: usize,
 }
 
 impl Limits {
     fn options(&self, full: bool) -> IngestOptions {
+        // PDFs are parsed by this same binary in a child process (`extract-pdf`), so a parser
+        // that hangs or aborts costs one file. Without a path to ourselves, they are parsed
+        // in-process.
+        let isolation = std::env::current_exe().ok().map(|exe| {
+            let mut isolation = pipeline::isolate::Isolation::new(exe, vec!["extract-pdf".into()]);
+            isolation.timeout = self.pdf_timeout;
+            isolation.memory = self.pdf_memory;
+            isolation
+        });
         IngestOptions {
             full,
             max_file_size: self.max_file_size,
             batch_files: self.commit_every.max(1),
+            isolation,
+            allow_mass_delete: self.allow_mass_delete,
+            max_docs_per_file: self.max_docs_per_file.max(1),
             ..IngestOptions::default()
         }
     }
@@ -141,7 +188,28 @@ fn main() -> ExitCode {
             addr,
             ingest_every,
             limits,
-        } => serve(&dirs, addr, ingest_every, limits.options(false)).map(|()| ExitCode::SUCCESS),
+            rebuild_if_corrupt,
+            request_timeout,
+            max_concurrent,
+        } => {
+            let http_limits = labsearch::http::limits::Limits::new(
+                request_timeout,
+                max_concurrent.unwrap_or_else(labsearch::http::limits::default_concurrency),
+            );
+            serve(
+                &dirs,
+                addr,
+                ingest_every,
+                limits.options(false),
+                rebuild_if_corrupt,
+                http_limits,
+            )
+            .map(|()| ExitCode::SUCCESS)
+        }
+        Command::ExtractPdf { memory, cpu } => {
+            let code = pipeline::isolate::child_main(memory, cpu);
+            return ExitCode::from(code as u8);
+        }
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
@@ -170,11 +238,58 @@ fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
 
 fn open_index(dir: &Path, full: bool) -> anyhow::Result<LabIndex> {
     let opened = if full {
-        LabIndex::recreate(dir)
+        match LabIndex::recreate(dir) {
+            // A rebuild of an index that cannot even be opened starts from a fresh directory.
+            Err(err) if is_corrupt(&err) => {
+                move_aside(dir, &err)?;
+                LabIndex::open_or_create(dir)
+            }
+            other => other,
+        }
     } else {
         LabIndex::open_or_create(dir)
     };
-    opened.with_context(|| format!("cannot open the index at {}", dir.display()))
+    opened.map_err(|err| explain_open_error(dir, err))
+}
+
+/// Whether opening failed on the index's own files (rather than a lock or a directory we
+/// cannot create).
+fn is_corrupt(err: &IndexError) -> bool {
+    matches!(err, IndexError::Tantivy(_))
+}
+
+fn explain_open_error(dir: &Path, err: IndexError) -> anyhow::Error {
+    let hint = if is_corrupt(&err) {
+        "; the index looks corrupted: rebuild it with `labsearch ingest --full`, or start \
+         `labsearch serve --rebuild-if-corrupt`"
+    } else {
+        ""
+    };
+    anyhow::Error::new(err).context(format!("cannot open the index at {}{hint}", dir.display()))
+}
+
+/// Renames an unreadable index directory to `<dir>.corrupt-<unix time>`, keeping it for a
+/// post-mortem, so a new one can be built in its place.
+fn move_aside(dir: &Path, why: &IndexError) -> anyhow::Result<()> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = dir.as_os_str().to_owned();
+    aside.push(format!(".corrupt-{secs}"));
+    let aside = PathBuf::from(aside);
+    tracing::warn!(
+        index = %dir.display(),
+        moved_to = %aside.display(),
+        error = %why,
+        "the index cannot be opened; moving it aside and rebuilding from the data directory"
+    );
+    std::fs::rename(dir, &aside).with_context(|| {
+        format!(
+            "cannot move the unreadable index {} aside to {}",
+            dir.display(),
+            aside.display()
+        )
+    })
 }
 
 fn explain_ingest_error(err: IngestError) -> anyhow::Error {
@@ -325,15 +440,20 @@ fn serve(
     addr: SocketAddr,
     ingest_every: Option<Duration>,
     options: IngestOptions,
+    rebuild_if_corrupt: bool,
+    http_limits: labsearch::http::limits::Limits,
 ) -> anyhow::Result<()> {
     let index = match LabIndex::open_or_create(&dirs.index) {
         Err(IndexError::SchemaMismatch(_)) => {
             tracing::info!("index was built by another version of labsearch; rebuilding");
             LabIndex::recreate(&dirs.index)?
         }
-        other => {
-            other.with_context(|| format!("cannot open the index at {}", dirs.index.display()))?
+        Err(err) if rebuild_if_corrupt && is_corrupt(&err) => {
+            move_aside(&dirs.index, &err)?;
+            LabIndex::open_or_create(&dirs.index)
+                .map_err(|err| explain_open_error(&dirs.index, err))?
         }
+        other => other.map_err(|err| explain_open_error(&dirs.index, err))?,
     };
     if index.num_documents() == 0 {
         tracing::info!(data = %dirs.data.display(), "index is empty; ingesting");
@@ -364,12 +484,51 @@ fn serve(
             "listening on http://{local}"
         );
         let engine = Arc::new(Engine::new(index, &vocabulary));
-        let state = labsearch::http::AppState::new(engine).with_jobs(jobs, admin_token);
+        let read_token = std::env::var("LABSEARCH_READ_TOKEN").ok();
+        let state = labsearch::http::AppState::new(engine)
+            .with_jobs(jobs.clone(), admin_token)
+            .with_read_token(read_token)
+            .with_limits(http_limits);
         axum::serve(listener, labsearch::http::app(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(shutdown_signal())
             .await
-            .context("server failed")
+            .context("server failed")?;
+        // Requests are answered; now the ingest stops at its next file and commits.
+        let stopped = tokio::task::spawn_blocking(move || jobs.shutdown(Duration::from_secs(300)))
+            .await
+            .context("cannot stop the ingest")?;
+        if let Some(run) = stopped {
+            if let Some(report) = run.report.filter(|r| r.stopped) {
+                tracing::info!(
+                    run = run.id,
+                    added = report.added,
+                    updated = report.updated,
+                    "ingest stopped at a batch boundary; what it did is committed"
+                );
+            }
+        }
+        tracing::info!("shut down");
+        Ok(())
     })
+}
+
+/// Resolves on SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown asked for: finishing requests in flight, then stopping the ingest");
 }

@@ -4,6 +4,7 @@
 
 pub mod dto;
 pub mod errors;
+pub mod limits;
 pub mod routes;
 
 pub use routes::{app, AppState};

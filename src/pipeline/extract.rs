@@ -98,26 +98,31 @@ const MAX_TITLE_CHARS: usize = 120;
 /// HTML nested deeper than this is refused: real pages stay under a hundred levels.
 pub const MAX_HTML_DEPTH: usize = 512;
 
-/// An NDJSON file yields at most this many documents; later lines are reported once.
+/// Default most documents an NDJSON file yields; later lines are reported once.
 pub const MAX_LINES: usize = 100_000;
+
+/// An NDJSON file reports at most this many bad lines one by one; the rest are counted.
+pub const MAX_LINE_ERRORS: usize = 100;
 
 /// Extracts the documents of the bytes of a file of `format`, parsing PDFs in this process.
 pub fn extract(format: Format, bytes: &[u8]) -> Result<Extraction, ExtractError> {
-    extract_with(format, bytes, None)
+    extract_with(format, bytes, None, MAX_LINES)
 }
 
-/// [`extract`], parsing PDFs in a child process under `isolation` when it is given.
+/// [`extract`], parsing PDFs in a child process under `isolation` when it is given, and
+/// taking at most `max_lines` documents from an NDJSON file.
 pub fn extract_with(
     format: Format,
     bytes: &[u8],
     isolation: Option<&crate::pipeline::isolate::Isolation>,
+    max_lines: usize,
 ) -> Result<Extraction, ExtractError> {
     match format {
         Format::Text => Ok(Extraction::one(plain(decode(bytes)?.to_string()))),
         Format::Markdown => markdown(decode(bytes)?).map(Extraction::one),
         Format::Html => html(decode(bytes)?).map(Extraction::one),
         Format::Json => json(decode(bytes)?).map(Extraction::one),
-        Format::Ndjson => ndjson(decode(bytes)?),
+        Format::Ndjson => ndjson(decode(bytes)?, max_lines),
         Format::Pdf => {
             let text = match isolation {
                 Some(isolation) => isolation.pdf_text(bytes)?,
@@ -456,17 +461,21 @@ fn json(text: &str) -> Result<Extracted, ExtractError> {
 }
 
 /// NDJSON: one document per non-blank line; a bad line is reported and the others go in.
-fn ndjson(text: &str) -> Result<Extraction, ExtractError> {
+fn ndjson(text: &str, max_lines: usize) -> Result<Extraction, ExtractError> {
     let mut extraction = Extraction::default();
+    let mut unreported = 0usize;
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let number = i + 1;
-        if extraction.docs.len() >= MAX_LINES {
+        if extraction.docs.len() >= max_lines {
             extraction.errors.push((
                 format!(":{number}"),
-                format!("more than {MAX_LINES} documents in one file; this line and the rest are skipped"),
+                format!(
+                    "more than {max_lines} documents in one file (--max-docs-per-file); \
+                     this line and the rest are skipped"
+                ),
             ));
             break;
         }
@@ -477,10 +486,17 @@ fn ndjson(text: &str) -> Result<Extraction, ExtractError> {
                 meta,
                 line: Some(number),
             }),
+            Err(_) if extraction.errors.len() >= MAX_LINE_ERRORS => unreported += 1,
             Err(err) => extraction
                 .errors
                 .push((format!(":{number}"), err.to_string())),
         }
+    }
+    if unreported > 0 {
+        extraction.errors.push((
+            String::new(),
+            format!("{unreported} more bad lines, not listed one by one"),
+        ));
     }
     match (extraction.docs.is_empty(), extraction.errors.is_empty()) {
         (true, true) => Err(ExtractError::Empty),

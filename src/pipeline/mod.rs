@@ -127,6 +127,8 @@ pub struct IngestOptions {
     pub isolation: Option<isolate::Isolation>,
     /// Delete vanished files even when they are more than [`MASS_DELETE_SHARE`] of the index.
     pub allow_mass_delete: bool,
+    /// An NDJSON file yields at most this many documents.
+    pub max_docs_per_file: usize,
 }
 
 /// A run refuses to delete more than this share of the indexed files, unless
@@ -142,6 +144,7 @@ impl Default for IngestOptions {
             batch_time: DEFAULT_BATCH_TIME,
             isolation: None,
             allow_mass_delete: false,
+            max_docs_per_file: extract::MAX_LINES,
         }
     }
 }
@@ -340,7 +343,7 @@ pub fn ingest_with_progress(
             }
             let (records, errors) = documents(
                 file,
-                options.isolation.as_ref(),
+                options,
                 &bytes,
                 sidecar.as_deref(),
                 &hash,
@@ -481,7 +484,7 @@ type FileDocuments = (Vec<Record>, Vec<(String, String)>);
 #[allow(clippy::too_many_arguments)]
 fn documents(
     file: &SourceFile,
-    isolation: Option<&isolate::Isolation>,
+    options: &IngestOptions,
     bytes: &[u8],
     sidecar: Option<&str>,
     hash: &str,
@@ -489,8 +492,13 @@ fn documents(
     repeated: &mut RepeatedLines,
     enricher: &mut Enricher,
 ) -> Result<FileDocuments, String> {
-    let extraction =
-        extract::extract_with(file.format, bytes, isolation).map_err(|e| e.to_string())?;
+    let extraction = extract::extract_with(
+        file.format,
+        bytes,
+        options.isolation.as_ref(),
+        options.max_docs_per_file,
+    )
+    .map_err(|e| e.to_string())?;
     let sidecar_meta = match sidecar {
         Some(text) => {
             let name = file
@@ -575,8 +583,15 @@ fn documents(
             [] => extract::ExtractError::Empty.to_string(),
             [(location, reason)] if location.is_empty() => reason.clone(),
             _ => {
-                let details: Vec<String> =
-                    errors.iter().map(|(l, r)| format!("{l}: {r}")).collect();
+                // A file of a million bad lines gets a message of a few lines, not a million.
+                let mut details: Vec<String> = errors
+                    .iter()
+                    .take(5)
+                    .map(|(l, r)| format!("{l}: {r}"))
+                    .collect();
+                if errors.len() > 5 {
+                    details.push(format!("and {} more", errors.len() - 5));
+                }
                 format!("no document: {}", details.join("; "))
             }
         });
