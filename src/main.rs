@@ -219,6 +219,13 @@ fn main() -> ExitCode {
 
 /// Runs one ingest, showing progress, and prints its summary.
 fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
+    if options.full {
+        // A rebuild wipes the index first: check the data directory is all there before.
+        if let Ok(existing) = LabIndex::open_or_create(&dirs.index) {
+            pipeline::check_data_dir(&existing, &dirs.data, options.allow_mass_delete)
+                .map_err(anyhow::Error::new)?;
+        }
+    }
     let index = open_index(&dirs.index, options.full)?;
     let mut progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(BarProgress::default())
@@ -473,7 +480,13 @@ fn serve(
     if admin_token.is_none() {
         tracing::info!("POST /ingest is disabled: LABSEARCH_ADMIN_TOKEN is not set");
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // Searches run on the blocking pool; a larger stack than the 2 MiB default leaves room
+    // for the query parser's recursion.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -99,6 +99,8 @@ fn value() -> impl Strategy<Value = String> {
         Just("a ".repeat(300)),
         Just("\"".repeat(499)),
         Just("(".repeat(499)),
+        Just("(a ".repeat(30)),
+        Just("(".repeat(33)),
     ]
 }
 

@@ -95,6 +95,7 @@ async fn search(
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
+    limits::check_nesting(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let request = SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let engine = Arc::clone(&state.engine);
     let response = state.limits.run(move || engine.search(&request)).await??;

@@ -60,6 +60,29 @@ pub enum IngestError {
         /// Files in the index before the run.
         indexed: usize,
     },
+    /// Writing to the index failed part-way (a full disk, a read-only directory).
+    #[error(
+        "cannot write to the index (is its disk full, or its directory read-only?); the batches \
+         committed before stay and keep being served: {0}"
+    )]
+    Write(IndexError),
+}
+
+impl IngestError {
+    fn write(err: IndexError) -> IngestError {
+        IngestError::Write(err)
+    }
+}
+
+/// Refuses to go on when the files under `data_dir` miss more than [`MASS_DELETE_SHARE`] of
+/// the files in `index` (unless `allow`). `ingest` checks this itself; call it before wiping
+/// an index for a rebuild.
+pub fn check_data_dir(index: &LabIndex, data_dir: &Path, allow: bool) -> Result<(), IngestError> {
+    let walk = read::walk(data_dir).map_err(|source| IngestError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    check_mass_delete(data_dir, &index.file_hashes()?, &walk.files, allow)
 }
 
 /// One file (or one line of a file) that could not be indexed, and why.
@@ -359,7 +382,9 @@ pub fn ingest_with_progress(
                 continue;
             }
             Ok(Some((records, errors, size))) => {
-                writer.replace_file(&file_id, &records)?;
+                writer
+                    .replace_file(&file_id, &records)
+                    .map_err(IngestError::write)?;
                 report.documents_indexed += records.len();
                 report.bytes_indexed += size as u64;
                 if previous.is_some() {
@@ -386,7 +411,7 @@ pub fn ingest_with_progress(
         if batch.pending >= options.batch_files.max(1)
             || batch.since.elapsed() >= options.batch_time
         {
-            writer.commit()?;
+            writer.commit().map_err(IngestError::write)?;
             report.commits += 1;
             batch.pending = 0;
             batch.since = Instant::now();
@@ -402,7 +427,7 @@ pub fn ingest_with_progress(
         }
     }
     if batch.dirty {
-        writer.commit()?;
+        writer.commit().map_err(IngestError::write)?;
         report.commits += 1;
         progress.committed(index.num_documents());
     }
