@@ -219,7 +219,10 @@ fn snippets_escape_markup_outside_the_marks() {
         let found = common::search(&index, query);
         assert_eq!(found.total, 1, "{query}");
         let snippet = &found.hits[0].snippet;
-        assert!(snippet.contains("<mark>"), "{query}: {snippet}");
+        if query != "q=workshop" {
+            // `workshop` is only in the title; the others are marked in the body.
+            assert!(snippet.contains("<mark>"), "{query}: {snippet}");
+        }
         let without_marks = snippet.replace("<mark>", "").replace("</mark>", "");
         assert!(
             !without_marks.contains('<')
@@ -241,6 +244,12 @@ fn snippets_escape_markup_outside_the_marks() {
         assert!(
             without_marks.contains("&lt;script&gt;") || without_marks.contains("&lt;i&gt;"),
             "{query}: the markup is in the snippet, escaped: {snippet}"
+        );
+        // The title is JSON text, not HTML: it comes back as written, for the page to escape.
+        assert!(
+            found.hits[0].title.contains("<b>Workshop</b> &"),
+            "{}",
+            found.hits[0].title
         );
     }
 }
