@@ -491,6 +491,9 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
+        // The handlers are installed before we say we listen, so a signal that comes right
+        // after is never met by the default action (death without cleanup).
+        let shutdown = shutdown_signal()?;
         let local = listener.local_addr()?;
         tracing::info!(
             documents = index.num_documents(),
@@ -503,7 +506,7 @@ fn serve(
             .with_read_token(read_token)
             .with_limits(http_limits);
         axum::serve(listener, labsearch::http::app(state))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
             .context("server failed")?;
         // Requests are answered; now the ingest stops at its next file and commits.
@@ -525,23 +528,19 @@ fn serve(
     })
 }
 
-/// Resolves on SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+/// Installs the SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) handlers now, and returns
+/// a future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let terminate = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await
-            }
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown asked for: finishing requests in flight, then stopping the ingest");
+        tracing::info!(
+            "shutdown asked for: finishing requests in flight, then stopping the ingest"
+        );
+    })
 }
