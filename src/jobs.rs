@@ -5,6 +5,7 @@
 //! onto endpoints; a run is a plain thread calling [`pipeline::ingest_with_progress`].
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -92,6 +93,8 @@ struct Shared {
     options: IngestOptions,
     state: Mutex<State>,
     changed: Condvar,
+    /// Set by [`Jobs::shutdown`]: the running ingest stops at its next file, nothing new starts.
+    stopping: AtomicBool,
 }
 
 #[derive(Default)]
@@ -110,6 +113,7 @@ impl Jobs {
                 options,
                 state: Mutex::new(State::default()),
                 changed: Condvar::new(),
+                stopping: AtomicBool::new(false),
             }),
         }
     }
@@ -118,6 +122,9 @@ impl Jobs {
     pub fn start(&self, trigger: Trigger) -> Result<u64, AlreadyRunning> {
         let id = {
             let mut state = self.shared.lock();
+            if self.shared.stopping.load(Ordering::SeqCst) {
+                return Err(AlreadyRunning(state.last_id));
+            }
             if let Some(current) = &state.current {
                 if current.state == RunState::Running {
                     return Err(AlreadyRunning(current.id));
@@ -170,6 +177,15 @@ impl Jobs {
         state.current.clone()
     }
 
+    /// Stops for good: no run starts after this, and a running one stops at its next file
+    /// boundary, committing what it did (its writer lock goes with it). Waits up to `timeout`
+    /// for that and returns the last run's status.
+    pub fn shutdown(&self, timeout: Duration) -> Option<RunStatus> {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        let id = self.status()?.id;
+        self.wait(id, timeout)
+    }
+
     /// Starts a run every `every`, in a background thread, for the life of the process. A tick
     /// that finds a run going on is skipped.
     pub fn schedule(&self, every: Duration) {
@@ -178,6 +194,9 @@ impl Jobs {
             .name("ingest-schedule".to_string())
             .spawn(move || loop {
                 std::thread::sleep(every);
+                if jobs.shared.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
                 if let Err(AlreadyRunning(id)) = jobs.start(Trigger::Schedule) {
                     tracing::debug!(run = id, "scheduled ingest skipped: a run is going on");
                 }
@@ -260,6 +279,14 @@ impl Progress for JobProgress<'_> {
             current.files_done += 1;
         }
     }
+
+    fn committed(&mut self, documents: u64) {
+        tracing::info!(documents, "batch committed");
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.shared.stopping.load(Ordering::SeqCst)
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +318,39 @@ mod tests {
         assert_eq!(next, id + 1);
         let done = jobs.wait(next, Duration::from_secs(120)).unwrap();
         assert_eq!(done.report.unwrap().unchanged, 200);
+    }
+
+    #[test]
+    fn shutdown_stops_a_run_at_a_batch_boundary_and_keeps_what_it_committed() {
+        let data = tempfile::tempdir().unwrap();
+        for i in 0..3000 {
+            std::fs::write(
+                data.path().join(format!("{i:04}.txt")),
+                format!("Rubrik {i}\n\nVi testade kundresan i Malmö, dag {i}."),
+            )
+            .unwrap();
+        }
+        let index = LabIndex::in_ram(crate::index::Profile::Full).unwrap();
+        let options = IngestOptions {
+            batch_files: 10,
+            ..Default::default()
+        };
+        let jobs = Jobs::new(index.clone(), data.path().to_path_buf(), options);
+        let id = jobs.start(Trigger::Request).unwrap();
+        // Wait for an observed event, the first commit, rather than a fixed delay.
+        while index.num_documents() == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let done = jobs.shutdown(Duration::from_secs(120)).unwrap();
+        assert_eq!(done.id, id);
+        assert_eq!(done.state, RunState::Succeeded, "{:?}", done.error);
+        let report = done.report.unwrap();
+        assert!(report.stopped);
+        assert!(report.added < 3000, "{report:?}");
+        index.reader().reload().unwrap();
+        assert_eq!(index.num_documents() as usize, report.added);
+        // The writer lock went with the run.
+        drop(index.writer().unwrap());
     }
 
     #[test]

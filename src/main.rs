@@ -81,6 +81,28 @@ enum Command {
         ingest_every: Option<Duration>,
         #[command(flatten)]
         limits: Limits,
+        /// When the index cannot be opened (corrupted), move it aside to `<index>.corrupt-<time>`
+        /// and rebuild it from the data directory instead of refusing to start.
+        #[arg(long, env = "LABSEARCH_REBUILD_IF_CORRUPT")]
+        rebuild_if_corrupt: bool,
+        /// A request unanswered after this gets a 503 (e.g. 10s, 500ms).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, env = "LABSEARCH_REQUEST_TIMEOUT")]
+        request_timeout: Duration,
+        /// Searches at work at once; more wait briefly, then get a 503 with Retry-After
+        /// (default: 4 per core, at least 8).
+        #[arg(long, env = "LABSEARCH_MAX_CONCURRENT")]
+        max_concurrent: Option<usize>,
+    },
+    /// Internal: extracts the text of a PDF read from stdin within memory and CPU limits, for
+    /// the ingest that spawns it.
+    #[command(hide = true)]
+    ExtractPdf {
+        /// Address-space limit in bytes.
+        #[arg(long)]
+        memory: u64,
+        /// CPU-time limit in seconds.
+        #[arg(long)]
+        cpu: u64,
     },
     /// Generate a realistic benchmark corpus (deterministic: same docs and seed, same bytes).
     GenCorpus {
@@ -131,10 +153,32 @@ struct Limits {
     /// Workers that read, extract and enrich files (default: one per core).
     #[arg(long, env = "LABSEARCH_INGEST_THREADS")]
     ingest_threads: Option<usize>,
+    /// Delete the documents of vanished files even when more than half of the indexed files
+    /// are gone (without it such a run is refused: an unmounted share must not wipe the index).
+    #[arg(long, env = "LABSEARCH_ALLOW_MASS_DELETE")]
+    allow_mass_delete: bool,
+    /// A PDF whose parsing takes longer than this is stopped and reported (e.g. 30s).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "LABSEARCH_PDF_TIMEOUT")]
+    pdf_timeout: Duration,
+    /// Memory a PDF's parser may use (K, M or G suffix).
+    #[arg(long, default_value = "1G", value_parser = parse_size, env = "LABSEARCH_PDF_MEMORY")]
+    pdf_memory: u64,
+    /// An NDJSON file yields at most this many documents; the lines after are reported.
+    #[arg(long, default_value_t = pipeline::extract::MAX_LINES, env = "LABSEARCH_MAX_DOCS_PER_FILE")]
+    max_docs_per_file: usize,
 }
 
 impl Limits {
     fn options(&self, full: bool) -> IngestOptions {
+        // PDFs are parsed by this same binary in a child process (`extract-pdf`), so a parser
+        // that hangs or aborts costs one file. Without a path to ourselves, they are parsed
+        // in-process.
+        let isolation = std::env::current_exe().ok().map(|exe| {
+            let mut isolation = pipeline::isolate::Isolation::new(exe, vec!["extract-pdf".into()]);
+            isolation.timeout = self.pdf_timeout;
+            isolation.memory = self.pdf_memory;
+            isolation
+        });
         IngestOptions {
             full,
             max_file_size: self.max_file_size,
@@ -144,7 +188,9 @@ impl Limits {
                 .ingest_threads
                 .unwrap_or_else(|| IngestOptions::default().threads)
                 .max(1),
-            ..IngestOptions::default()
+            isolation,
+            allow_mass_delete: self.allow_mass_delete,
+            max_docs_per_file: self.max_docs_per_file.max(1),
         }
     }
 }
@@ -194,7 +240,28 @@ fn main() -> ExitCode {
             addr,
             ingest_every,
             limits,
-        } => serve(&dirs, addr, ingest_every, limits.options(false)).map(|()| ExitCode::SUCCESS),
+            rebuild_if_corrupt,
+            request_timeout,
+            max_concurrent,
+        } => {
+            let http_limits = labsearch::http::limits::Limits::new(
+                request_timeout,
+                max_concurrent.unwrap_or_else(labsearch::http::limits::default_concurrency),
+            );
+            serve(
+                &dirs,
+                addr,
+                ingest_every,
+                limits.options(false),
+                rebuild_if_corrupt,
+                http_limits,
+            )
+            .map(|()| ExitCode::SUCCESS)
+        }
+        Command::ExtractPdf { memory, cpu } => {
+            let code = pipeline::isolate::child_main(memory, cpu);
+            return ExitCode::from(code as u8);
+        }
         Command::GenCorpus {
             docs,
             seed,
@@ -220,6 +287,13 @@ fn main() -> ExitCode {
 
 /// Runs one ingest, showing progress, and prints its summary.
 fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
+    if options.full {
+        // A rebuild wipes the index first: check the data directory is all there before.
+        if let Ok(existing) = LabIndex::open_or_create(&dirs.index) {
+            pipeline::check_data_dir(&existing, &dirs.data, options.allow_mass_delete)
+                .map_err(anyhow::Error::new)?;
+        }
+    }
     let index = open_index(&dirs.index, options.full)?;
     let mut progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(BarProgress::default())
@@ -239,11 +313,58 @@ fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
 
 fn open_index(dir: &Path, full: bool) -> anyhow::Result<LabIndex> {
     let opened = if full {
-        LabIndex::recreate(dir)
+        match LabIndex::recreate(dir) {
+            // A rebuild of an index that cannot even be opened starts from a fresh directory.
+            Err(err) if is_corrupt(&err) => {
+                move_aside(dir, &err)?;
+                LabIndex::open_or_create(dir)
+            }
+            other => other,
+        }
     } else {
         LabIndex::open_or_create(dir)
     };
-    opened.with_context(|| format!("cannot open the index at {}", dir.display()))
+    opened.map_err(|err| explain_open_error(dir, err))
+}
+
+/// Whether opening failed on the index's own files (rather than a lock or a directory we
+/// cannot create).
+fn is_corrupt(err: &IndexError) -> bool {
+    matches!(err, IndexError::Tantivy(_))
+}
+
+fn explain_open_error(dir: &Path, err: IndexError) -> anyhow::Error {
+    let hint = if is_corrupt(&err) {
+        "; the index looks corrupted: rebuild it with `labsearch ingest --full`, or start \
+         `labsearch serve --rebuild-if-corrupt`"
+    } else {
+        ""
+    };
+    anyhow::Error::new(err).context(format!("cannot open the index at {}{hint}", dir.display()))
+}
+
+/// Renames an unreadable index directory to `<dir>.corrupt-<unix time>`, keeping it for a
+/// post-mortem, so a new one can be built in its place.
+fn move_aside(dir: &Path, why: &IndexError) -> anyhow::Result<()> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = dir.as_os_str().to_owned();
+    aside.push(format!(".corrupt-{secs}"));
+    let aside = PathBuf::from(aside);
+    tracing::warn!(
+        index = %dir.display(),
+        moved_to = %aside.display(),
+        error = %why,
+        "the index cannot be opened; moving it aside and rebuilding from the data directory"
+    );
+    std::fs::rename(dir, &aside).with_context(|| {
+        format!(
+            "cannot move the unreadable index {} aside to {}",
+            dir.display(),
+            aside.display()
+        )
+    })
 }
 
 fn explain_ingest_error(err: IngestError) -> anyhow::Error {
@@ -420,15 +541,20 @@ fn serve(
     addr: SocketAddr,
     ingest_every: Option<Duration>,
     options: IngestOptions,
+    rebuild_if_corrupt: bool,
+    http_limits: labsearch::http::limits::Limits,
 ) -> anyhow::Result<()> {
     let index = match LabIndex::open_or_create(&dirs.index) {
         Err(IndexError::SchemaMismatch(_)) => {
             tracing::info!("index was built by another version of labsearch; rebuilding");
             LabIndex::recreate(&dirs.index)?
         }
-        other => {
-            other.with_context(|| format!("cannot open the index at {}", dirs.index.display()))?
+        Err(err) if rebuild_if_corrupt && is_corrupt(&err) => {
+            move_aside(&dirs.index, &err)?;
+            LabIndex::open_or_create(&dirs.index)
+                .map_err(|err| explain_open_error(&dirs.index, err))?
         }
+        other => other.map_err(|err| explain_open_error(&dirs.index, err))?,
     };
     if index.num_documents() == 0 {
         tracing::info!(data = %dirs.data.display(), "index is empty; ingesting");
@@ -448,11 +574,20 @@ fn serve(
     if admin_token.is_none() {
         tracing::info!("POST /ingest is disabled: LABSEARCH_ADMIN_TOKEN is not set");
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // Searches run on the blocking pool; a larger stack than the 2 MiB default leaves room
+    // for the query parser's recursion.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
+        // The handlers are installed before we say we listen, so a signal that comes right
+        // after is never met by the default action (death without cleanup).
+        let shutdown = shutdown_signal()?;
         let local = listener.local_addr()?;
         tracing::info!(
             documents = index.num_documents(),
@@ -460,14 +595,48 @@ fn serve(
         );
         let engine = Arc::new(Engine::new(index, &vocabulary));
         tracing::info!("search page at http://{local}/, metrics at /metrics, API at /openapi.json");
+        let read_token = std::env::var("LABSEARCH_READ_TOKEN").ok();
         let state = labsearch::http::AppState::new(engine)
-            .with_jobs(jobs, admin_token)
-            .with_vocabulary(&vocabulary);
+            .with_jobs(jobs.clone(), admin_token)
+            .with_vocabulary(&vocabulary)
+            .with_read_token(read_token)
+            .with_limits(http_limits);
         axum::serve(listener, labsearch::http::app(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(shutdown)
             .await
-            .context("server failed")
+            .context("server failed")?;
+        // Requests are answered; now the ingest stops at its next file and commits.
+        let stopped = tokio::task::spawn_blocking(move || jobs.shutdown(Duration::from_secs(300)))
+            .await
+            .context("cannot stop the ingest")?;
+        if let Some(run) = stopped {
+            if let Some(report) = run.report.filter(|r| r.stopped) {
+                tracing::info!(
+                    run = run.id,
+                    added = report.added,
+                    updated = report.updated,
+                    "ingest stopped at a batch boundary; what it did is committed"
+                );
+            }
+        }
+        tracing::info!("shut down");
+        Ok(())
+    })
+}
+
+/// Installs the SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) handlers now, and returns
+/// a future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        tracing::info!(
+            "shutdown asked for: finishing requests in flight, then stopping the ingest"
+        );
     })
 }

@@ -204,14 +204,52 @@ async fn health_counts_documents_and_unknown_paths_are_json_404s() {
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }
 
-#[tokio::test]
-async fn snippets_escape_markup_outside_the_marks() {
-    let app = SeedApp::new();
-    let (_, body) = app.get("/search?q=samenwerken").await;
-    let snippet = body["hits"][0]["snippet"].as_str().unwrap();
-    let without_marks = snippet.replace("<mark>", "").replace("</mark>", "");
-    assert!(
-        !without_marks.contains('<') && !without_marks.contains('>'),
-        "{snippet}"
-    );
+#[test]
+fn snippets_escape_markup_outside_the_marks() {
+    // Issue 13: a document full of markup, in its title too, so the test fails if escaping
+    // goes.
+    let data = common::corpus(&[(
+        "markup.txt",
+        "<b>Workshop</b> & \"quotes\" <script>alert(1)</script>\n\n\
+         Vi testade samenwerken <i>och</i> kundresan & \"><img src=x onerror=alert(1)> \
+         med 'citat' <script>alert(2)</script> och 3 < 4 > 2.",
+    )]);
+    let (_dir, index) = common::index_of(data.path());
+    for query in ["q=samenwerken", "q=workshop", "q=kundresan"] {
+        let found = common::search(&index, query);
+        assert_eq!(found.total, 1, "{query}");
+        let snippet = &found.hits[0].snippet;
+        if query != "q=workshop" {
+            // `workshop` is only in the title; the others are marked in the body.
+            assert!(snippet.contains("<mark>"), "{query}: {snippet}");
+        }
+        let without_marks = snippet.replace("<mark>", "").replace("</mark>", "");
+        assert!(
+            !without_marks.contains('<')
+                && !without_marks.contains('>')
+                && !without_marks.contains('"')
+                && !without_marks.contains('\''),
+            "{query}: {snippet}"
+        );
+        // Every `&` left starts an entity we wrote.
+        for (i, _) in without_marks.match_indices('&') {
+            let rest = &without_marks[i..];
+            assert!(
+                ["&lt;", "&gt;", "&amp;", "&quot;", "&#x27;"]
+                    .iter()
+                    .any(|e| rest.starts_with(e)),
+                "{query}: {snippet}"
+            );
+        }
+        assert!(
+            without_marks.contains("&lt;script&gt;") || without_marks.contains("&lt;i&gt;"),
+            "{query}: the markup is in the snippet, escaped: {snippet}"
+        );
+        // The title is JSON text, not HTML: it comes back as written, for the page to escape.
+        assert!(
+            found.hits[0].title.contains("<b>Workshop</b> &"),
+            "{}",
+            found.hits[0].title
+        );
+    }
 }

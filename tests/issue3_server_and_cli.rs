@@ -38,6 +38,10 @@ fn ingest_reports_a_bad_file_by_name_and_indexes_the_rest() {
         stderr.contains("0 added, 0 updated, 1 unchanged"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("failed: bad.txt: not valid UTF-8"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -119,7 +119,11 @@ fn post_ingest_needs_the_token_refuses_overlaps_and_reports_its_run() {
     assert_eq!(run["state"], "succeeded", "{run}");
     assert_eq!(run["counts"]["added"], 1000, "{run}");
     assert_eq!(run["counts"]["failed"], 1, "{run}");
-    assert_eq!(run["errors"][0]["source"], "bad.txt", "{run}");
+    // Issue 13: the failed files' paths only with the token.
+    assert!(run.get("errors").is_none(), "{run}");
+    let (_, body) = server.request("GET", "/ingest/status", &auth);
+    let with_token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(with_token["errors"][0]["source"], "bad.txt", "{with_token}");
     assert!(run["started"].as_str().unwrap().ends_with('Z'), "{run}");
     assert!(run["finished"].is_string(), "{run}");
     let (_, health) = server.get_json("/health");

@@ -155,8 +155,21 @@ pub struct IngestStatusDto {
     files_total: usize,
     files_done: usize,
     counts: Option<IngestCountsDto>,
-    errors: Vec<FileErrorDto>,
+    /// Failed files, at most [`MAX_LISTED_ERRORS`]; left out for callers without the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<FileErrorDto>>,
     error: Option<String>,
+}
+
+/// `/ingest/status` lists at most this many failed files (`counts.failed` has them all).
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+impl IngestStatusDto {
+    /// Leaves out the failed files' paths, which only the token holder may see.
+    pub fn without_paths(mut self) -> IngestStatusDto {
+        self.errors = None;
+        self
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -204,7 +217,7 @@ impl From<Option<RunStatus>> for IngestStatusDto {
                 files_total: 0,
                 files_done: 0,
                 counts: None,
-                errors: Vec::new(),
+                errors: Some(Vec::new()),
                 error: None,
             };
         };
@@ -216,11 +229,18 @@ impl From<Option<RunStatus>> for IngestStatusDto {
             finished: run.finished.map(rfc3339),
             files_total: run.files_total,
             files_done: run.files_done,
-            errors: run
-                .report
-                .as_ref()
-                .map(|r| r.failed.iter().map(FileErrorDto::from).collect())
-                .unwrap_or_default(),
+            errors: Some(
+                run.report
+                    .as_ref()
+                    .map(|r| {
+                        r.failed
+                            .iter()
+                            .take(MAX_LISTED_ERRORS)
+                            .map(FileErrorDto::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
             counts: run.report.map(|r| IngestCountsDto {
                 files_read: r.files_read,
                 added: r.added,

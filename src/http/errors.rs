@@ -24,6 +24,21 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// The request conflicts with work in progress (409).
     Conflict(String),
+    /// The request target is too long (414).
+    UriTooLong(String),
+    /// The request headers are too many or too large (431).
+    HeadersTooLarge(String),
+    /// The request body is too large (413).
+    PayloadTooLarge(String),
+    /// The server cannot answer now (503): busy (with `Retry-After`) or past the deadline.
+    Unavailable {
+        /// `overloaded` or `timeout`.
+        code: &'static str,
+        /// What happened.
+        message: String,
+        /// Seconds after which to try again, sent as `Retry-After`.
+        retry_after: Option<u64>,
+    },
     /// Our failure (500): the detail is logged, the caller gets a vague message.
     Internal(String),
 }
@@ -77,6 +92,30 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(message) => {
                 (StatusCode::CONFLICT, "conflict", message.as_str(), None)
             }
+            ApiError::UriTooLong(message) => (
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                message.as_str(),
+                None,
+            ),
+            ApiError::HeadersTooLarge(message) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                message.as_str(),
+                None,
+            ),
+            ApiError::PayloadTooLarge(message) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                message.as_str(),
+                None,
+            ),
+            ApiError::Unavailable { code, message, .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                *code,
+                message.as_str(),
+                None,
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -95,6 +134,16 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::Unavailable {
+            retry_after: Some(seconds),
+            ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*seconds),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod errors;
 pub mod i18n;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod page;

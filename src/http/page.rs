@@ -575,7 +575,7 @@ pub(crate) async fn search_page(
     let (status, hits) = match query.request() {
         Ok(request) => {
             let engine = state.engine.clone();
-            let response = tokio::task::spawn_blocking(move || engine.search(&request)).await??;
+            let response = state.limits.run(move || engine.search(&request)).await??;
             let total = response.total;
             fill_results(&mut view, &state, &query, ui, response);
             (StatusCode::OK, Some(total))
@@ -646,7 +646,7 @@ pub(crate) async fn document_page(
     let ui = Ui::choose(ui_param.map(Ui::code), accept_language(&headers));
     let labels = i18n::labels(ui);
     let engine = state.engine.clone();
-    let record = tokio::task::spawn_blocking(move || engine.document(&id)).await??;
+    let record = state.limits.run(move || engine.document(&id)).await??;
     let back = PageQuery::parse(Some(&from));
     let back = PageQuery {
         ui: ui_param.or(back.ui),

@@ -16,6 +16,7 @@ use crate::http::dto::{
 };
 use crate::http::errors::ApiError;
 use crate::http::i18n::MethodNames;
+use crate::http::limits::{self, Limits};
 use crate::http::metrics::{Metrics, SearchHits};
 use crate::http::{metrics, openapi, page};
 use crate::jobs::{Jobs, Trigger};
@@ -35,6 +36,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Methods' names in each page language, for the search page.
     pub method_names: Arc<MethodNames>,
+    /// The bearer token every endpoint but `/health` requires, when set.
+    pub read_token: Option<Arc<str>>,
+    /// Deadline, concurrency and size limits.
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -46,6 +51,8 @@ impl AppState {
             admin_token: None,
             metrics: Arc::new(Metrics::new()),
             method_names: Arc::new(MethodNames::new(&Vocabulary::embedded())),
+            read_token: None,
+            limits: Arc::new(Limits::default()),
         }
     }
 
@@ -53,6 +60,18 @@ impl AppState {
     /// `methods.toml`) rather than the compiled-in one.
     pub fn with_vocabulary(mut self, vocabulary: &Vocabulary) -> AppState {
         self.method_names = Arc::new(MethodNames::new(vocabulary));
+        self
+    }
+
+    /// Closes every endpoint but `/health` to callers without `read_token` (or the admin token).
+    pub fn with_read_token(mut self, read_token: Option<String>) -> AppState {
+        self.read_token = read_token.filter(|t| !t.is_empty()).map(Arc::from);
+        self
+    }
+
+    /// Replaces the default limits.
+    pub fn with_limits(mut self, limits: Limits) -> AppState {
+        self.limits = Arc::new(limits);
         self
     }
 
@@ -80,6 +99,14 @@ pub fn app(state: AppState) -> Router {
         .route("/ingest/status", get(ingest_status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::read_access,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::bounded,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
@@ -115,8 +142,10 @@ pub(crate) async fn search(
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
+    limits::check_nesting(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let request = SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let response = tokio::task::spawn_blocking(move || state.engine.search(&request)).await??;
+    let engine = Arc::clone(&state.engine);
+    let response = state.limits.run(move || engine.search(&request)).await??;
     let hits = SearchHits(response.total);
     Ok((Extension(hits), Json(SearchResponseDto::from(response))))
 }
@@ -137,7 +166,8 @@ pub(crate) async fn document(
 ) -> Result<Json<DocumentDto>, ApiError> {
     let Path(id) = id.map_err(|err| ApiError::BadRequest(err.body_text()))?;
     let lookup = id.clone();
-    let record = tokio::task::spawn_blocking(move || state.engine.document(&lookup)).await??;
+    let engine = Arc::clone(&state.engine);
+    let record = state.limits.run(move || engine.document(&lookup)).await??;
     match record {
         Some(record) => Ok(Json(record.into())),
         None => Err(ApiError::NotFound(format!("no document with id '{id}'"))),
@@ -178,13 +208,8 @@ pub(crate) async fn start_ingest(
             "POST /ingest is disabled: start the server with LABSEARCH_ADMIN_TOKEN set".to_string(),
         ));
     };
-    let offered = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match offered {
-        Some(offered) if same_secret(offered, token) => {}
+    match limits::bearer(&headers) {
+        Some(offered) if limits::same_secret(offered, token) => {}
         Some(_) => {
             return Err(ApiError::Unauthorized(
                 "the bearer token is wrong".to_string(),
@@ -211,13 +236,7 @@ pub(crate) async fn start_ingest(
     ))
 }
 
-/// Compares without stopping at the first differing byte, so timing says nothing about how
-/// much of a guess was right.
-fn same_secret(offered: &str, expected: &str) -> bool {
-    let (a, b) = (offered.as_bytes(), expected.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
+/// Counts for everyone; the failed files' paths only for the admin token holder.
 #[utoipa::path(
     get,
     path = "/ingest/status",
@@ -229,11 +248,21 @@ fn same_secret(offered: &str, expected: &str) -> bool {
 )]
 pub(crate) async fn ingest_status(
     State(state): State<AppState>,
+    headers: HeaderMap,
 ) -> Result<Json<IngestStatusDto>, ApiError> {
     let jobs = state.jobs.as_ref().ok_or_else(|| {
         ApiError::NotFound("this server does not ingest; see GET /search".to_string())
     })?;
-    Ok(Json(jobs.status().into()))
+    let status = IngestStatusDto::from(jobs.status());
+    let admin = state
+        .admin_token
+        .as_deref()
+        .is_some_and(|token| limits::bearer_matches(&headers, token));
+    Ok(Json(if admin {
+        status
+    } else {
+        status.without_paths()
+    }))
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

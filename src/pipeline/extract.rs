@@ -1,5 +1,10 @@
 //! Bytes to text: decoding and format-specific extraction (plain text, Markdown with front
 //! matter, HTML, JSON, NDJSON, PDF), plus the title rule. No language, no index.
+//!
+//! Every step is bounded by the input's size, never by its shape: HTML nested deeper than
+//! [`MAX_HTML_DEPTH`] is refused before it is parsed, trees are walked without recursion, and
+//! an NDJSON file yields at most [`MAX_LINES`] documents. PDF parsing can still hang or abort
+//! inside the parser; [`crate::pipeline::isolate`] runs it in a child process when asked to.
 
 use std::panic::AssertUnwindSafe;
 
@@ -36,6 +41,15 @@ pub enum ExtractError {
     /// Every line of an NDJSON file failed; the lines are reported one by one.
     #[error("no valid line")]
     NoValidLine,
+    /// HTML nested deeper than any real page, refused before parsing (parsers slow down with
+    /// the square of the depth).
+    #[error("HTML nested more than {max} elements deep (at byte {offset}); refused")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+        /// Where the limit was passed.
+        offset: usize,
+    },
 }
 
 /// One document's text before it is cleaned, split into entries and titled.
@@ -81,15 +95,41 @@ pub struct Titled {
 /// Titles longer than this are cut at a word boundary.
 const MAX_TITLE_CHARS: usize = 120;
 
-/// Extracts the documents of the bytes of a file of `format`.
+/// HTML nested deeper than this is refused: real pages stay under a hundred levels.
+pub const MAX_HTML_DEPTH: usize = 512;
+
+/// Default most documents an NDJSON file yields; later lines are reported once.
+pub const MAX_LINES: usize = 100_000;
+
+/// An NDJSON file reports at most this many bad lines one by one; the rest are counted.
+pub const MAX_LINE_ERRORS: usize = 100;
+
+/// Extracts the documents of the bytes of a file of `format`, parsing PDFs in this process.
 pub fn extract(format: Format, bytes: &[u8]) -> Result<Extraction, ExtractError> {
+    extract_with(format, bytes, None, MAX_LINES)
+}
+
+/// [`extract`], parsing PDFs in a child process under `isolation` when it is given, and
+/// taking at most `max_lines` documents from an NDJSON file.
+pub fn extract_with(
+    format: Format,
+    bytes: &[u8],
+    isolation: Option<&crate::pipeline::isolate::Isolation>,
+    max_lines: usize,
+) -> Result<Extraction, ExtractError> {
     match format {
         Format::Text => Ok(Extraction::one(plain(decode(bytes)?.to_string()))),
         Format::Markdown => markdown(decode(bytes)?).map(Extraction::one),
         Format::Html => html(decode(bytes)?).map(Extraction::one),
         Format::Json => json(decode(bytes)?).map(Extraction::one),
-        Format::Ndjson => ndjson(decode(bytes)?),
-        Format::Pdf => pdf(bytes).map(Extraction::one),
+        Format::Ndjson => ndjson(decode(bytes)?, max_lines),
+        Format::Pdf => {
+            let text = match isolation {
+                Some(isolation) => isolation.pdf_text(bytes)?,
+                None => pdf_text(bytes)?,
+            };
+            pdf(&text).map(Extraction::one)
+        }
     }
 }
 
@@ -205,6 +245,7 @@ const BLOCKS: &[&str] = &[
 /// HTML: the text of `<main>` (or `<article>`, or `<body>`) without scripts, styles and page
 /// chrome; `<title>`, `<html lang>` and `<meta name=description|author|date|keywords>`.
 fn html(text: &str) -> Result<Extracted, ExtractError> {
+    check_depth(text, MAX_HTML_DEPTH)?;
     let document = Html::parse_document(text);
     let mut meta = Metadata::default();
     let mut lang = None;
@@ -283,31 +324,105 @@ fn text_of(node: ego_tree::NodeRef<'_, Node>) -> String {
     out
 }
 
+/// Appends the text under `node`, walking the tree with an explicit stack (a page is never
+/// deep enough to matter after [`check_depth`], but the walk must not rely on that).
 fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
-    match node.value() {
-        Node::Text(text) => out.push_str(text),
-        Node::Element(element) => {
-            let name = element.name();
-            if SKIPPED.contains(&name) && node.parent().is_some() {
-                return;
-            }
-            let block = BLOCKS.contains(&name);
-            if block {
+    enum Step<'a> {
+        Enter(ego_tree::NodeRef<'a, Node>),
+        Newline,
+    }
+    let mut stack = vec![Step::Enter(node)];
+    while let Some(step) = stack.pop() {
+        let node = match step {
+            Step::Newline => {
                 out.push('\n');
+                continue;
             }
-            for child in node.children() {
-                collect_text(child, out);
+            Step::Enter(node) => node,
+        };
+        match node.value() {
+            Node::Text(text) => out.push_str(text),
+            Node::Element(element) => {
+                let name = element.name();
+                if SKIPPED.contains(&name) && node.parent().is_some() {
+                    continue;
+                }
+                let block = BLOCKS.contains(&name);
+                if block {
+                    out.push('\n');
+                    stack.push(Step::Newline);
+                }
+                let children: Vec<_> = node.children().collect();
+                stack.extend(children.into_iter().rev().map(Step::Enter));
             }
-            if block {
-                out.push('\n');
-            }
-        }
-        _ => {
-            for child in node.children() {
-                collect_text(child, out);
+            _ => {
+                let children: Vec<_> = node.children().collect();
+                stack.extend(children.into_iter().rev().map(Step::Enter));
             }
         }
     }
+}
+
+/// Elements that never hold children, or close themselves when a sibling opens: they do not
+/// add to the nesting depth.
+const FLAT: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "dt", "dd", "option", "tr", "td", "th", "!doctype",
+];
+
+/// Refuses HTML whose tags nest deeper than `max`, by a linear scan of the tags (an estimate:
+/// elements that close themselves do not count). Text inside `<script>` and comments is
+/// passed over roughly; the scan only has to tell real pages from hostile ones.
+fn check_depth(text: &str, max: usize) -> Result<(), ExtractError> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(found) = memchr_lt(&bytes[i..]) {
+        let start = i + found;
+        i = start + 1;
+        if bytes[i..].starts_with(b"!--") {
+            i = text[i..].find("-->").map_or(bytes.len(), |end| i + end + 3);
+            continue;
+        }
+        let closing = bytes.get(i) == Some(&b'/');
+        let name_start = if closing { i + 1 } else { i };
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'!')
+            .count();
+        if name_len == 0 {
+            continue;
+        }
+        let name = text[name_start..name_start + name_len].to_ascii_lowercase();
+        let end = bytes[name_start..]
+            .iter()
+            .position(|b| *b == b'>')
+            .map_or(bytes.len(), |p| name_start + p);
+        let self_closing = end > 0 && bytes.get(end - 1) == Some(&b'/');
+        i = end.min(bytes.len());
+        if FLAT.contains(&name.as_str()) || self_closing {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            if name == "script" || name == "style" {
+                let close = format!("</{name}");
+                let rest = text[i..].to_ascii_lowercase();
+                i = rest.find(&close).map_or(bytes.len(), |p| i + p);
+                continue;
+            }
+            depth += 1;
+            if depth > max {
+                return Err(ExtractError::TooDeep { max, offset: start });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == b'<')
 }
 
 fn collapse(text: &str) -> String {
@@ -346,13 +461,24 @@ fn json(text: &str) -> Result<Extracted, ExtractError> {
 }
 
 /// NDJSON: one document per non-blank line; a bad line is reported and the others go in.
-fn ndjson(text: &str) -> Result<Extraction, ExtractError> {
+fn ndjson(text: &str, max_lines: usize) -> Result<Extraction, ExtractError> {
     let mut extraction = Extraction::default();
+    let mut unreported = 0usize;
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let number = i + 1;
+        if extraction.docs.len() >= max_lines {
+            extraction.errors.push((
+                format!(":{number}"),
+                format!(
+                    "more than {max_lines} documents in one file (--max-docs-per-file); \
+                     this line and the rest are skipped"
+                ),
+            ));
+            break;
+        }
         match meta::parse_json("JSON", line) {
             Ok((meta, body)) => extraction.docs.push(Extracted {
                 text: body,
@@ -360,10 +486,17 @@ fn ndjson(text: &str) -> Result<Extraction, ExtractError> {
                 meta,
                 line: Some(number),
             }),
+            Err(_) if extraction.errors.len() >= MAX_LINE_ERRORS => unreported += 1,
             Err(err) => extraction
                 .errors
                 .push((format!(":{number}"), err.to_string())),
         }
+    }
+    if unreported > 0 {
+        extraction.errors.push((
+            String::new(),
+            format!("{unreported} more bad lines, not listed one by one"),
+        ));
     }
     match (extraction.docs.is_empty(), extraction.errors.is_empty()) {
         (true, true) => Err(ExtractError::Empty),
@@ -372,18 +505,23 @@ fn ndjson(text: &str) -> Result<Extraction, ExtractError> {
     }
 }
 
-/// PDF: the text layer. The parser may panic on malformed files; that is caught and reported
-/// as this file's failure.
-fn pdf(bytes: &[u8]) -> Result<Extracted, ExtractError> {
+/// The text layer of a PDF, parsed in this process. The parser may panic on malformed files;
+/// that is caught and reported as this file's failure. It may also loop or exhaust memory,
+/// which only a child process bounds (see [`crate::pipeline::isolate`]).
+pub fn pdf_text(bytes: &[u8]) -> Result<String, ExtractError> {
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         pdf_extract::extract_text_from_mem(bytes)
     }));
-    let text = match result {
-        Ok(Ok(text)) => text,
-        Ok(Err(err)) => return Err(ExtractError::Pdf(err.to_string())),
-        Err(_) => return Err(ExtractError::Pdf("the PDF parser gave up".to_string())),
-    };
-    let text = tidy_lines(&text);
+    match result {
+        Ok(Ok(text)) => Ok(text),
+        Ok(Err(err)) => Err(ExtractError::Pdf(err.to_string())),
+        Err(_) => Err(ExtractError::Pdf("the PDF parser gave up".to_string())),
+    }
+}
+
+/// PDF: the text layer, tidied; too few letters means a scan.
+fn pdf(text: &str) -> Result<Extracted, ExtractError> {
+    let text = tidy_lines(text);
     if text.chars().filter(|c| c.is_alphabetic()).count() < 3 {
         return Err(ExtractError::NoTextLayer);
     }

@@ -8,6 +8,7 @@ pub mod boilerplate;
 pub mod enrich;
 pub mod entries;
 pub mod extract;
+pub mod isolate;
 pub mod meta;
 pub mod read;
 
@@ -45,6 +46,44 @@ pub enum IngestError {
     /// The index refused (locked, incompatible, or failing).
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// Most of the indexed files are gone from the data directory: more likely an unmounted
+    /// share than a real clean-up, so the run touches nothing.
+    #[error(
+        "refusing to delete {vanished} of the {indexed} indexed files: they are gone from {path} \
+         (an unmounted share?); nothing was changed. If they really are gone, run again with \
+         --allow-mass-delete"
+    )]
+    MassDelete {
+        /// The data directory.
+        path: PathBuf,
+        /// Indexed files not found.
+        vanished: usize,
+        /// Files in the index before the run.
+        indexed: usize,
+    },
+    /// Writing to the index failed part-way (a full disk, a read-only directory).
+    #[error(
+        "cannot write to the index (is its disk full, or its directory read-only?); the batches \
+         committed before stay and keep being served: {0}"
+    )]
+    Write(IndexError),
+}
+
+impl IngestError {
+    fn write(err: IndexError) -> IngestError {
+        IngestError::Write(err)
+    }
+}
+
+/// Refuses to go on when the files under `data_dir` miss more than [`MASS_DELETE_SHARE`] of
+/// the files in `index` (unless `allow`). `ingest` checks this itself; call it before wiping
+/// an index for a rebuild.
+pub fn check_data_dir(index: &LabIndex, data_dir: &Path, allow: bool) -> Result<(), IngestError> {
+    let walk = read::walk(data_dir).map_err(|source| IngestError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    check_mass_delete(data_dir, &index.file_hashes()?, &walk.files, allow)
 }
 
 /// One file (or one line of a file) that could not be indexed, and why.
@@ -83,6 +122,9 @@ pub struct IngestReport {
     pub failed: Vec<FileError>,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The run was asked to stop and did at a batch boundary: what it did is committed, the
+    /// files it did not reach (and deletions) wait for the next run.
+    pub stopped: bool,
 }
 
 /// Default for [`IngestOptions::max_file_size`]: 20 MiB.
@@ -107,7 +149,17 @@ pub struct IngestOptions {
     pub batch_time: Duration,
     /// Workers reading, extracting and enriching files.
     pub threads: usize,
+    /// Parse PDFs in a child process with these limits; `None` parses in this process.
+    pub isolation: Option<isolate::Isolation>,
+    /// Delete vanished files even when they are more than [`MASS_DELETE_SHARE`] of the index.
+    pub allow_mass_delete: bool,
+    /// An NDJSON file yields at most this many documents.
+    pub max_docs_per_file: usize,
 }
+
+/// A run refuses to delete more than this share of the indexed files, unless
+/// [`IngestOptions::allow_mass_delete`].
+pub const MASS_DELETE_SHARE: f64 = 0.5;
 
 impl Default for IngestOptions {
     fn default() -> Self {
@@ -117,6 +169,9 @@ impl Default for IngestOptions {
             batch_files: DEFAULT_BATCH_FILES,
             batch_time: DEFAULT_BATCH_TIME,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            isolation: None,
+            allow_mass_delete: false,
+            max_docs_per_file: extract::MAX_LINES,
         }
     }
 }
@@ -135,6 +190,10 @@ pub trait Progress {
     /// A batch was committed; the index now holds `documents` documents.
     fn committed(&mut self, documents: u64) {
         let _ = documents;
+    }
+    /// Asked between files: `true` ends the run at this point, committing what it did.
+    fn stop_requested(&self) -> bool {
+        false
     }
 }
 
@@ -263,12 +322,12 @@ pub fn ingest_with_progress(
         path: data_dir.to_path_buf(),
         source,
     })?;
-    let mut known = if options.full {
+    let mut known = index.file_hashes()?;
+    check_mass_delete(data_dir, &known, &walk.files, options.allow_mass_delete)?;
+    if options.full {
         writer.delete_all()?;
-        Default::default()
-    } else {
-        index.file_hashes()?
-    };
+        known.clear();
+    }
     // Whatever decides what a file's documents look like is part of its key: the pipeline's
     // version, the cleaning rules, the vocabularies and the compound lexicon.
     let salt = format!(
@@ -295,11 +354,11 @@ pub fn ingest_with_progress(
         dirty: options.full,
     };
     let context = Prepare {
+        options,
         salt: &salt,
         rules: &rules,
         repeated: &repeated,
         known: &known,
-        max_file_size: options.max_file_size,
     };
     let threads = options.threads.max(1);
     let mut enrichers: Vec<Enricher> = (0..threads).map(|_| Enricher::new(&vocabulary)).collect();
@@ -309,8 +368,10 @@ pub fn ingest_with_progress(
     let (job_tx, job_rx) = std::sync::mpsc::channel::<usize>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
+    let mut seen: HashSet<String> = HashSet::new();
     std::thread::scope(|scope| -> Result<(), IngestError> {
-        // Owned by this closure, so that leaving it early (a failed commit) ends the workers.
+        // Owned by this closure, so that leaving it early (a failed commit, a stop) ends the
+        // workers.
         let (job_tx, done_rx) = (job_tx, done_rx);
         for enricher in enrichers.iter_mut() {
             let (job_rx, done_tx, context, files) =
@@ -341,6 +402,11 @@ pub fn ingest_with_progress(
             };
             ready.insert(i, outcome);
             while let Some(outcome) = ready.remove(&next) {
+                if progress.stop_requested() {
+                    tracing::info!("ingest asked to stop; committing what is done");
+                    report.stopped = true;
+                    return Ok(());
+                }
                 let file = &walk.files[next];
                 next += 1;
                 if sent < walk.files.len() {
@@ -350,13 +416,16 @@ pub fn ingest_with_progress(
                 progress.advance(file.size);
                 let file_id = file.file_id();
                 let previous = known.contains_key(&file_id);
+                seen.insert(file_id.clone());
                 match outcome {
                     Ok(None) => {
                         report.unchanged += 1;
                         continue;
                     }
                     Ok(Some((records, errors, size))) => {
-                        writer.replace_file(&file_id, &records)?;
+                        writer
+                            .replace_file(&file_id, &records)
+                            .map_err(IngestError::write)?;
                         report.documents_indexed += records.len();
                         report.bytes_indexed += size as u64;
                         if previous {
@@ -383,7 +452,7 @@ pub fn ingest_with_progress(
                 if batch.pending >= options.batch_files.max(1)
                     || batch.since.elapsed() >= options.batch_time
                 {
-                    writer.commit()?;
+                    writer.commit().map_err(IngestError::write)?;
                     report.commits += 1;
                     batch.pending = 0;
                     batch.since = Instant::now();
@@ -393,21 +462,46 @@ pub fn ingest_with_progress(
         }
         Ok(())
     })?;
-    let seen: HashSet<String> = walk.files.iter().map(SourceFile::file_id).collect();
-    known.retain(|file_id, _| !seen.contains(file_id));
-    for file_id in known.keys() {
-        writer.delete_file(file_id);
-        report.deleted += 1;
-        batch.dirty = true;
+    // A stopped run has not seen every file: what it did not see is not known to be gone.
+    if !report.stopped {
+        known.retain(|file_id, _| !seen.contains(file_id));
+        for file_id in known.keys() {
+            writer.delete_file(file_id);
+            report.deleted += 1;
+            batch.dirty = true;
+        }
     }
     if batch.dirty {
-        writer.commit()?;
+        writer.commit().map_err(IngestError::write)?;
         report.commits += 1;
         progress.committed(index.num_documents());
     }
     report.documents_total = index.num_documents();
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Refuses a run that would delete more than [`MASS_DELETE_SHARE`] of the indexed files
+/// (counted by file, before anything is written), unless `allow`.
+fn check_mass_delete(
+    data_dir: &Path,
+    indexed: &HashMap<String, String>,
+    files: &[SourceFile],
+    allow: bool,
+) -> Result<(), IngestError> {
+    if allow || indexed.is_empty() {
+        return Ok(());
+    }
+    let present: HashSet<String> = files.iter().map(SourceFile::file_id).collect();
+    let vanished = indexed.keys().filter(|id| !present.contains(*id)).count();
+    if vanished as f64 > MASS_DELETE_SHARE * indexed.len() as f64 {
+        return Err(IngestError::MassDelete {
+            path: data_dir.to_path_buf(),
+            vanished,
+            indexed: indexed.len(),
+        });
+    }
+    Ok(())
 }
 
 struct Batch {
@@ -422,18 +516,18 @@ type Outcome = Result<Option<(Vec<Record>, Vec<(String, String)>, usize)>, Strin
 
 /// What every worker shares to turn a file into records.
 struct Prepare<'a> {
+    options: &'a IngestOptions,
     salt: &'a str,
     rules: &'a Boilerplate,
     repeated: &'a RepeatedLines,
     known: &'a HashMap<String, String>,
-    max_file_size: u64,
 }
 
 impl Prepare<'_> {
     /// Reads `file` and, unless its key is unchanged, extracts and enriches its documents.
     fn prepare(&self, file: &SourceFile, enricher: &mut Enricher) -> Outcome {
         let previous = self.known.get(&file.file_id());
-        let (bytes, sidecar) = read_file(file, self.max_file_size)?;
+        let (bytes, sidecar) = read_file(file, self.options.max_file_size)?;
         let hash = content_hash(self.salt, &bytes, sidecar.as_deref());
         if previous.map(String::as_str) == Some(hash.as_str()) {
             return Ok(None);
@@ -441,6 +535,7 @@ impl Prepare<'_> {
         let repeated = self.repeated.of(file);
         let (records, errors) = documents(
             file,
+            self.options,
             &bytes,
             sidecar.as_deref(),
             &hash,
@@ -496,6 +591,7 @@ type FileDocuments = (Vec<Record>, Vec<(String, String)>);
 #[allow(clippy::too_many_arguments)]
 fn documents(
     file: &SourceFile,
+    options: &IngestOptions,
     bytes: &[u8],
     sidecar: Option<&str>,
     hash: &str,
@@ -503,7 +599,13 @@ fn documents(
     repeated: &HashSet<String>,
     enricher: &mut Enricher,
 ) -> Result<FileDocuments, String> {
-    let extraction = extract::extract(file.format, bytes).map_err(|e| e.to_string())?;
+    let extraction = extract::extract_with(
+        file.format,
+        bytes,
+        options.isolation.as_ref(),
+        options.max_docs_per_file,
+    )
+    .map_err(|e| e.to_string())?;
     let sidecar_meta = match sidecar {
         Some(text) => {
             let name = file
@@ -588,8 +690,15 @@ fn documents(
             [] => extract::ExtractError::Empty.to_string(),
             [(location, reason)] if location.is_empty() => reason.clone(),
             _ => {
-                let details: Vec<String> =
-                    errors.iter().map(|(l, r)| format!("{l}: {r}")).collect();
+                // A file of a million bad lines gets a message of a few lines, not a million.
+                let mut details: Vec<String> = errors
+                    .iter()
+                    .take(5)
+                    .map(|(l, r)| format!("{l}: {r}"))
+                    .collect();
+                if errors.len() > 5 {
+                    details.push(format!("and {} more", errors.len() - 5));
+                }
                 format!("no document: {}", details.join("; "))
             }
         });

@@ -83,16 +83,21 @@ pub struct Walk {
 
 /// Lists every document file under `root`. Hidden files and directories (a leading `.`) are
 /// left out; unreadable entries are reported, and the walk goes on.
+///
+/// Symbolic links are followed only while they stay inside the data directory: a link that
+/// leads out of it (to `/etc`, to another share) is reported and skipped, and a link loop is
+/// reported by the walk. So ingest reads only what lies under `root`.
 pub fn walk(root: &Path) -> Result<Walk, std::io::Error> {
     // A missing or unreadable root is an error of the whole run, not of one file.
     std::fs::read_dir(root)?;
+    let real_root = std::fs::canonicalize(root)?;
     let mut found = Walk::default();
-    let entries = walkdir::WalkDir::new(root)
+    let mut entries = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in entries {
+    while let Some(entry) = entries.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
@@ -104,6 +109,21 @@ pub fn walk(root: &Path) -> Result<Walk, std::io::Error> {
                 continue;
             }
         };
+        if entry.path_is_symlink() {
+            let inside = std::fs::canonicalize(entry.path())
+                .map(|target| target.starts_with(&real_root))
+                .unwrap_or(false);
+            if !inside {
+                found.errors.push((
+                    relative_path(root, entry.path()),
+                    "symbolic link to a place outside the data directory; skipped".to_string(),
+                ));
+                if entry.file_type().is_dir() {
+                    entries.skip_current_dir();
+                }
+                continue;
+            }
+        }
         if !entry.file_type().is_file() {
             continue;
         }
@@ -161,6 +181,35 @@ mod tests {
         assert_eq!(file_id("a/b.txt"), file_id("a/b.txt"));
         assert_ne!(file_id("a/b.txt"), file_id("a/b.md"));
         assert_eq!(file_id("a/b.txt").len(), 16);
+    }
+
+    #[test]
+    fn links_out_of_the_data_directory_and_loops_are_reported_not_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+        let link = |target: &Path, name: &str| {
+            std::os::unix::fs::symlink(target, dir.path().join(name)).unwrap()
+        };
+        link(&outside.path().join("secret.txt"), "out.txt");
+        link(outside.path(), "outdir");
+        link(&dir.path().join("a.txt"), "inside.txt");
+        std::fs::create_dir(dir.path().join("loop")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("loop"), dir.path().join("loop/again")).unwrap();
+        let walk = walk(dir.path()).unwrap();
+        let names: Vec<&str> = walk.files.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(names, ["a.txt", "inside.txt"]);
+        let errors: Vec<&str> = walk.errors.iter().map(|(p, _)| p.as_str()).collect();
+        assert!(errors.contains(&"out.txt"), "{:?}", walk.errors);
+        assert!(errors.contains(&"outdir"), "{:?}", walk.errors);
+        assert!(
+            walk.errors
+                .iter()
+                .any(|(p, r)| p.starts_with("loop/again") && r.contains("loop")),
+            "{:?}",
+            walk.errors
+        );
     }
 
     #[test]

@@ -246,14 +246,23 @@ impl Server {
 
     /// One HTTP/1.1 request; the status and the body.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        Server::request_to(&self.addr, method, path, headers)
+    }
+
+    /// One HTTP/1.1 request to `addr`; the status and the body.
+    pub fn request_to(
+        addr: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
         use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
         stream
             .set_read_timeout(Some(std::time::Duration::from_secs(30)))
             .expect("timeout");
         let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\n",
-            self.addr
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n"
         );
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
