@@ -242,9 +242,12 @@ impl SearchEngine for Engine {
             Some(built) if !built.corrections.is_empty() => {
                 vec![suggest::apply(&built.words, &built.corrections)]
             }
-            Some(built) if counts.total == 0 => {
-                suggest::suggest(&searcher, index.fields().spell, &built.words)?
-            }
+            Some(built) if counts.total == 0 => suggest::suggest(
+                &searcher,
+                index.fields().spell,
+                &built.words,
+                &built.uncorrectable,
+            )?,
             _ => Vec::new(),
         };
         Ok(SearchResponse {

@@ -97,6 +97,8 @@ pub struct BuiltQuery {
     pub words: Vec<String>,
     /// Words found nowhere in the index, with the spelling searched in their place.
     pub corrections: Vec<(String, String)>,
+    /// Words found nowhere in the index for which no near spelling was found either.
+    pub uncorrectable: Vec<String>,
     /// The tags the query names (`method:slug`, `concept:slug`), which may explain a hit.
     pub tags: BTreeSet<Tag>,
     /// What building the query cost.
@@ -145,6 +147,7 @@ pub fn build(
         corrections: Vec::new(),
         spanned: BTreeSet::new(),
         present: None,
+        uncorrectable: Vec::new(),
         tags: BTreeSet::new(),
         work: QueryWork::default(),
     };
@@ -185,6 +188,7 @@ pub fn build(
         query,
         words: builder.words,
         corrections: builder.corrections,
+        uncorrectable: builder.uncorrectable,
         tags: builder.tags,
         work: builder.work,
     })
@@ -223,6 +227,8 @@ struct Builder<'a> {
     spanned: BTreeSet<String>,
     /// The languages with documents, once asked for.
     present: Option<Vec<Lang>>,
+    /// Words without a near spelling so far.
+    uncorrectable: Vec<String>,
     /// Tags named by the query so far.
     tags: BTreeSet<Tag>,
     /// What the query has cost so far.
@@ -520,13 +526,23 @@ impl Builder<'_> {
                 self.named.push(word.to_string());
                 self.named.push(corrected);
             }
-            Ok(None) => self.named.push(word.to_string()),
+            Ok(None) => {
+                self.named.push(word.to_string());
+                self.uncorrectable.push(word.to_string());
+            }
             Err(err) => tracing::warn!(%err, "typo correction failed"),
         }
+        if !self.uncorrectable.iter().any(|w| w == word) {
+            return clauses;
+        }
+        // No indexed spelling is near the word as typed: perhaps its diacritics are missing
+        // too. Folded forms one edit away (a second edit over every folded dictionary costs
+        // more than the rest of the query).
+        let _ = distance;
         for lang in self.present_languages() {
             let field = self.fields.fold_of(lang);
             for form in self.folded_forms(lang, word) {
-                match affix::near(self.searcher, field, &form, distance) {
+                match affix::near(self.searcher, field, &form, 1) {
                     Ok(expansion) => clauses.extend(self.expanded(field, expansion, TYPO_SCORE)),
                     Err(err) => tracing::warn!(%err, "near spellings failed"),
                 }

@@ -12,16 +12,19 @@ const MIN_WORD_CHARS: usize = 4;
 
 /// The query with each unknown word replaced by its most frequent near neighbour in the
 /// index; empty when no word could be corrected.
+/// Words in `tried` are known to have no neighbour and are not looked up again.
 pub fn suggest(
     searcher: &Searcher,
     spell: Field,
     words: &[String],
+    tried: &[String],
 ) -> tantivy::Result<Vec<String>> {
     let mut changed = false;
     let mut corrected = Vec::with_capacity(words.len());
     for word in words {
         let known = searcher.doc_freq(&Term::from_field_text(spell, word))? > 0;
-        let replacement = if known || word.chars().count() < MIN_WORD_CHARS {
+        let replacement = if known || word.chars().count() < MIN_WORD_CHARS || tried.contains(word)
+        {
             None
         } else {
             correction(searcher, spell, word)?
