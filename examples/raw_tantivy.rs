@@ -24,7 +24,7 @@ use tantivy::{doc, Index, TantivyDocument};
 /// labsearch's writer heap (`src/index/mod.rs`).
 const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
 /// labsearch's batch size (`pipeline::DEFAULT_BATCH_FILES`).
-const COMMIT_EVERY: usize = 2000;
+const COMMIT_EVERY: usize = 10_000;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,6 +1,5 @@
-//! A generated data tree of plain-text lab diaries, for crash tests and the ingest benchmark
-//! (`examples/gen_tree.rs` includes this file). Deterministic: the same `n` gives the same
-//! bytes, and every line is unique to its file, so nothing is taken for boilerplate.
+//! A generated data tree of plain-text lab diaries, for crash and load tests. Deterministic:
+//! the same `n` gives the same bytes, and every line is unique to its file, so nothing is taken for boilerplate.
 
 use std::path::Path;
 
