@@ -1,5 +1,6 @@
 //! A generated data tree of plain-text lab diaries, for crash and load tests. Deterministic:
-//! the same `n` gives the same bytes, and every line is unique to its file, so nothing is taken for boilerplate.
+//! the same `n` gives the same bytes, and every line is unique to its file, so nothing is
+//! taken for boilerplate.
 
 use std::path::Path;
 
