@@ -579,6 +579,10 @@ fn serve(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(8 * 1024 * 1024)
+        // Searches wait for a place in front of the pool (`--max-concurrent`), so it never
+        // needs more threads than that; bounding it keeps the per-thread analysis memory
+        // from growing with load (RSS stays flat).
+        .max_blocking_threads(http_limits.max_concurrent + 4)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
