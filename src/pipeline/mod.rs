@@ -188,28 +188,42 @@ impl Enricher {
             .unwrap_or_else(|| lang::detect(&full_text));
         let tokens = self.analyzers.tokens(lang, &full_text);
         let names = self.names.names(&full_text, lang);
-        let mut years = meta.years.unwrap_or_else(|| enrich::years(&full_text));
-        let published = meta
-            .published
-            .or(doc.published)
-            .or_else(|| enrich::published(&full_text))
-            .or_else(|| enrich::weekday_date(&full_text, &years));
-        // The year of the publication date (given, or fixed by a weekday) is a year the text
-        // is about.
-        if let Some(year) = published.as_deref().and_then(|p| p[..4].parse().ok()) {
+        // Years of the work only: publication dates, footers, citations, targets and
+        // founding years are left out (`enrich::year_role`).
+        let mut years = meta
+            .years
+            .unwrap_or_else(|| enrich::work_years(&full_text));
+        // A dated diary entry's date is the day of its work; a page's own dateline is its
+        // publication date, kept in `published` only.
+        if let Some(year) = doc.published.as_deref().and_then(|p| p[..4].parse().ok()) {
             if enrich::YEARS.contains(&year) && !years.contains(&year) {
                 years.push(year);
                 years.sort_unstable();
             }
         }
+        let published = meta
+            .published
+            .or(doc.published)
+            .or_else(|| enrich::published(&full_text))
+            .or_else(|| enrich::weekday_date(&full_text, &years));
+        // Methods are tagged from the page's content, not from its "about us" and footer
+        // lines, each with the words that triggered it.
+        let (methods, method_evidence) = match meta.methods {
+            Some(declared) => (declared, Default::default()),
+            None => {
+                let content = enrich::content_lines(&full_text).join("\n");
+                let content_tokens = self.analyzers.tokens(lang, &content);
+                let evidence = self.methods.tag(lang, &content_tokens, &content);
+                (evidence.keys().cloned().collect(), evidence)
+            }
+        };
         Record {
             id: doc.id,
             file_id: file.file_id(),
             source: file.relative.clone(),
             content_hash: content_hash.to_string(),
-            methods: meta
-                .methods
-                .unwrap_or_else(|| self.methods.matches(lang, &tokens)),
+            methods,
+            method_evidence,
             concepts: self.concepts.matches(lang, &tokens),
             years,
             published,
@@ -225,7 +239,7 @@ impl Enricher {
 
 /// Bumped when extraction, cleaning or analysis code changes, so the next ingest re-indexes
 /// every file. (Data the pipeline reads, like vocabularies, is hashed into the key instead.)
-const PIPELINE_VERSION: &str = "labsearch-pipeline-3";
+const PIPELINE_VERSION: &str = "labsearch-pipeline-4";
 
 /// Brings `index` up to date with the files under `data_dir`: new and changed files are
 /// (re-)indexed, deleted files removed, unchanged files skipped.
