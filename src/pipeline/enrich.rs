@@ -90,7 +90,7 @@ static TARGET_AFTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*(?:mennessä|asti)\b").expect("valid target regex"));
 /// Words that put a whole sentence in the future or make it a goal.
 static GOAL_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:mål|målet|målsetting|målsättning|goal|target|aims?|tavoit\w*|doel\w*|wil|wants|vill|will|ambitio\w*|forpliktet|committed|skal|ska|kommer att|tullaan)\b")
+    Regex::new(r"(?i)\b(?:mål|målet|målsetting|målsättning|goal|target|aims?|tavoit\w*|doel\w*|wil|wants|vill|will|ambitio\w*|forpliktet|committed|skal|ska|kommer att|tullaan|expected|forventes|förväntas|odotetaan|verwacht|planned|planlagt|planeras|suunnitellaan|käynnistetään|gaan|holdes|hålls|pidetään)\b")
         .expect("valid goal regex")
 });
 static CITATION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
@@ -139,6 +139,14 @@ pub fn content_lines(text: &str) -> Vec<&str> {
             !signature && !is_footer_line(line) && !is_about_line(line)
         })
         .map(|(_, line)| line)
+        .collect()
+}
+
+/// The sentences of `text`: lines, split after `.`, `!` and `?` that end a sentence.
+pub fn sentences(text: &str) -> Vec<&str> {
+    text.lines()
+        .flat_map(|line| line.split_inclusive(". ").flat_map(|s| s.split_inclusive(['!', '?'])))
+        .filter(|s| !s.trim().is_empty())
         .collect()
 }
 
@@ -290,6 +298,12 @@ pub fn weekday_date(text: &str, years: &[u16]) -> Option<String> {
         })
 }
 
+/// Finnish case endings a place name may carry (genitive, inessive, elative, adessive, …).
+const FINNISH_CASE_ENDINGS: &[&str] = &[
+    "n", "ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä", "lle", "an", "en", "in", "on",
+    "un", "hin", "na", "nä", "ksi",
+];
+
 /// How much a place named in the title counts.
 pub const TITLE_WEIGHT: f32 = 3.0;
 /// How much a place named in the opening paragraph counts.
@@ -387,7 +401,6 @@ impl NameMatcher {
     /// gets none, as does a page that names none (the language alone decides nothing:
     /// a Swedish method note is not about Sweden).
     pub fn names(&self, text: &str, lang: Lang) -> Names {
-        let _ = lang;
         let mut votes: HashMap<&str, f32> = HashMap::new();
         let mut organisations: Vec<(&str, usize, usize)> = Vec::new(); // name, count, first
         let mut offset = 0usize; // characters before the line
@@ -404,7 +417,7 @@ impl NameMatcher {
             };
             let words = words_of(line);
             for i in 0..words.len() {
-                for entry in self.matches_at(&words, i) {
+                for entry in self.matches_at(&words, i, lang == Lang::Fi) {
                     *votes.entry(entry.country.as_str()).or_default() += weight;
                     if let Some(name) = &entry.organisation {
                         match organisations.iter_mut().find(|(o, _, _)| o == name) {
@@ -437,21 +450,36 @@ impl NameMatcher {
 
     /// The entries whose words start at `words[i]`. The last word of a name may carry a
     /// genitive `s` ("Värmlands", "Allmännyttans").
-    fn matches_at(&self, words: &[&str], i: usize) -> Vec<&NameEntry> {
+    fn matches_at(&self, words: &[&str], i: usize, finnish: bool) -> Vec<&NameEntry> {
         let word = words[i];
         let genitive = word
             .strip_suffix('s')
             .filter(|w| w.chars().count() >= 3)
             .and_then(|w| self.by_first_word.get(w));
         let exact = self.by_first_word.get(word);
+        // Finnish inflects names by case endings: "Espoon", "Espoossa", "Vantaalla".
+        let inflected = if finnish {
+            FINNISH_CASE_ENDINGS
+                .iter()
+                .filter_map(|ending| word.strip_suffix(ending))
+                .filter(|w| w.chars().count() >= 4)
+                .filter_map(|w| self.by_first_word.get(w))
+                .flatten()
+                .filter(|idx| self.entries[**idx].words.len() == 1)
+                .copied()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut found: Vec<&NameEntry> = Vec::new();
-        for &idx in exact.into_iter().chain(genitive).flatten() {
+        for &idx in exact.into_iter().chain(genitive).flatten().chain(&inflected) {
             let entry = &self.entries[idx];
             let n = entry.words.len();
             if i + n > words.len() || found.iter().any(|e| std::ptr::eq(*e, entry)) {
                 continue;
             }
-            let matched = entry.words.iter().enumerate().all(|(k, name_word)| {
+            let matched = inflected.contains(&idx)
+                || entry.words.iter().enumerate().all(|(k, name_word)| {
                 let word = words[i + k];
                 word == name_word
                     || (k == n - 1 && word.strip_suffix('s') == Some(name_word.as_str()))

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod meta;
 pub mod read;
 
+use std::collections::BTreeMap;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -212,8 +213,7 @@ impl Enricher {
             Some(declared) => (declared, Default::default()),
             None => {
                 let content = enrich::content_lines(&full_text).join("\n");
-                let content_tokens = self.analyzers.tokens(lang, &content);
-                let evidence = self.methods.tag(lang, &content_tokens, &content);
+                let evidence = self.tag_methods(lang, &content);
                 (evidence.keys().cloned().collect(), evidence)
             }
         };
@@ -234,6 +234,32 @@ impl Enricher {
             title: meta.title.unwrap_or(doc.title),
             body: doc.body,
         }
+    }
+}
+
+/// A sentence that names this many methods or more is a list ("methods such as service
+/// design, design thinking and co-creation"): it names methods, it does not report using them.
+const LIST_METHODS: usize = 3;
+
+impl Enricher {
+    /// The methods of `content` with their evidence, sentence by sentence: a method named
+    /// only in lists ([`LIST_METHODS`]) is left out.
+    fn tag_methods(&mut self, lang: Lang, content: &str) -> BTreeMap<String, String> {
+        let mut used = BTreeMap::new();
+        let mut listed = BTreeMap::new();
+        for sentence in enrich::sentences(content) {
+            let tokens = self.analyzers.tokens(lang, sentence);
+            let found = self.methods.tag(lang, &tokens, sentence);
+            let target = if found.len() >= LIST_METHODS {
+                &mut listed
+            } else {
+                &mut used
+            };
+            for (slug, evidence) in found {
+                target.entry(slug).or_insert(evidence);
+            }
+        }
+        used
     }
 }
 
