@@ -346,17 +346,25 @@ pub fn load_metadata_judgments(path: &Path) -> Result<Vec<JudgedMetadata>, EvalE
         }
         let cols: Vec<&str> = line.split('\t').collect();
         let [path, lang, country, years, methods] = cols.as_slice() else {
-            return Err(line_error(i + 1, format!("expected 5 tab-separated columns, got {}", cols.len())));
+            return Err(line_error(
+                i + 1,
+                format!("expected 5 tab-separated columns, got {}", cols.len()),
+            ));
         };
         let none = |v: &str| v.trim().is_empty() || v.trim() == "-";
         let mut year_list = Vec::new();
         if !none(years) {
             for part in years.split_whitespace() {
                 let parsed = match part.split_once("..") {
-                    Some((a, b)) => a.parse::<u16>().ok().zip(b.parse::<u16>().ok()).map(|(a, b)| (a..=b).collect()),
+                    Some((a, b)) => a
+                        .parse::<u16>()
+                        .ok()
+                        .zip(b.parse::<u16>().ok())
+                        .map(|(a, b)| (a..=b).collect()),
                     None => part.parse::<u16>().ok().map(|y| vec![y]),
                 };
-                year_list.extend(parsed.ok_or_else(|| line_error(i + 1, format!("bad year {part:?}")))?);
+                year_list
+                    .extend(parsed.ok_or_else(|| line_error(i + 1, format!("bad year {part:?}")))?);
             }
         }
         year_list.sort_unstable();
@@ -477,10 +485,14 @@ pub fn run_metadata(data: &Path, judged: &[JudgedMetadata]) -> Result<MetadataRe
     let mut by_source: BTreeMap<String, Vec<crate::record::Record>> = BTreeMap::new();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         for doc in segment.doc_ids_alive() {
-            let stored: tantivy::TantivyDocument =
-                searcher.doc(tantivy::DocAddress::new(ord as u32, doc)).map_err(IndexError::from)?;
+            let stored: tantivy::TantivyDocument = searcher
+                .doc(tantivy::DocAddress::new(ord as u32, doc))
+                .map_err(IndexError::from)?;
             let record = index.record_of(&stored);
-            by_source.entry(record.source.clone()).or_default().push(record);
+            by_source
+                .entry(record.source.clone())
+                .or_default()
+                .push(record);
         }
     }
     let mut report = MetadataReport {
@@ -540,8 +552,18 @@ pub fn run_metadata(data: &Path, judged: &[JudgedMetadata]) -> Result<MetadataRe
             }
             missing.is_empty() && extra.is_empty()
         };
-        lang_right += usize::from(compare("lang", &lang, std::slice::from_ref(&judgment.lang), &mut report.lang));
-        country_right += usize::from(compare("country", &country, &judged_country, &mut report.country));
+        lang_right += usize::from(compare(
+            "lang",
+            &lang,
+            std::slice::from_ref(&judgment.lang),
+            &mut report.lang,
+        ));
+        country_right += usize::from(compare(
+            "country",
+            &country,
+            &judged_country,
+            &mut report.country,
+        ));
         compare("years", &found_years, &judged_years, &mut report.years);
         compare("methods", &methods, &judgment.methods, &mut report.methods);
         for slug in &methods {
@@ -564,7 +586,9 @@ pub fn run_metadata(data: &Path, judged: &[JudgedMetadata]) -> Result<MetadataRe
     let n = (judged.len() - report.missing.len()).max(1) as f64;
     report.lang_accuracy = lang_right as f64 / n;
     report.country_accuracy = country_right as f64 / n;
-    report.worst.sort_by(|a, b| b.errors.cmp(&a.errors).then(a.path.cmp(&b.path)));
+    report
+        .worst
+        .sort_by(|a, b| b.errors.cmp(&a.errors).then(a.path.cmp(&b.path)));
     Ok(report)
 }
 
@@ -576,7 +600,11 @@ pub fn render_metadata_table(report: &MetadataReport, worst: usize) -> String {
         if report.missing.is_empty() {
             String::new()
         } else {
-            format!(", {} not indexed: {}", report.missing.len(), report.missing.join(" "))
+            format!(
+                ", {} not indexed: {}",
+                report.missing.len(),
+                report.missing.join(" ")
+            )
         },
         "field",
         "precision",
@@ -617,9 +645,17 @@ pub fn render_metadata_table(report: &MetadataReport, worst: usize) -> String {
         }
         out.push_str(&line);
     }
-    out.push_str(&format!("\nworst documents (of {} with errors)\n", report.worst.len()));
+    out.push_str(&format!(
+        "\nworst documents (of {} with errors)\n",
+        report.worst.len()
+    ));
     for diff in report.worst.iter().take(worst) {
-        out.push_str(&format!("{:>3}  {}  {}\n", diff.errors, diff.path, diff.details.join("; ")));
+        out.push_str(&format!(
+            "{:>3}  {}  {}\n",
+            diff.errors,
+            diff.path,
+            diff.details.join("; ")
+        ));
     }
     out
 }

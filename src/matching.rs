@@ -33,8 +33,8 @@ pub struct TermMatcher {
 /// Endings an exact name may carry in document text (plural, definite, genitive, Finnish
 /// cases): "personas", "personan", "personaer", "personat", never "personal" or "personer".
 const EXACT_ENDINGS: &[&str] = &[
-    "", "s", "n", "en", "er", "ene", "erne", "na", "or", "orna", "an", "as", "ns", "t", "a",
-    "aa", "lla", "ssa", "sta", "ksi",
+    "", "s", "n", "en", "er", "ene", "erne", "na", "or", "orna", "an", "as", "ns", "t", "a", "aa",
+    "lla", "ssa", "sta", "ksi",
 ];
 /// What must precede an exact name for a longer word to be a compound with it as its head.
 const MIN_EXACT_HEAD_REST: usize = 3;
@@ -210,7 +210,12 @@ impl TermMatcher {
     /// head or first part of a compound; a name written `=name` matches only by its exact
     /// forms or as a compound head; a described pattern of `lang` matches the words it
     /// lists. The first evidence in the text wins.
-    pub fn tag(&self, lang: Lang, tokens: &[AnalyzedToken], text: &str) -> BTreeMap<String, String> {
+    pub fn tag(
+        &self,
+        lang: Lang,
+        tokens: &[AnalyzedToken],
+        text: &str,
+    ) -> BTreeMap<String, String> {
         let surface = surface_words(text);
         let word_at = |position: usize| surface.get(position).copied().unwrap_or_default();
         let mut found: BTreeMap<usize, (usize, String)> = BTreeMap::new(); // entry -> (offset, evidence)
@@ -223,7 +228,11 @@ impl TermMatcher {
         let terms = &self.by_lang[lang_index(lang)];
         for token in tokens {
             for idx in self.text_hits(terms, &token.text) {
-                note(idx, token.position, cut(&word_at(token.position).to_lowercase()));
+                note(
+                    idx,
+                    token.position,
+                    cut(&word_at(token.position).to_lowercase()),
+                );
             }
         }
         let whole: Vec<&AnalyzedToken> = tokens.iter().filter(|t| !t.is_part).collect();

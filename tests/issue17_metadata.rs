@@ -27,7 +27,11 @@ fn relevance_dir() -> PathBuf {
 fn metadata_inference_meets_the_floors_on_the_judged_set() {
     let dir = relevance_dir();
     let judged = eval::load_metadata_judgments(&dir.join("metadata.tsv")).expect("judgments");
-    assert!(judged.len() >= 100, "only {} judged documents", judged.len());
+    assert!(
+        judged.len() >= 100,
+        "only {} judged documents",
+        judged.len()
+    );
     let langs: BTreeSet<&str> = judged.iter().map(|j| j.lang.as_str()).collect();
     assert_eq!(
         langs,
@@ -36,7 +40,10 @@ fn metadata_inference_meets_the_floors_on_the_judged_set() {
     let report = eval::run_metadata(&dir.join("corpus"), &judged).expect("metadata eval runs");
     let table = eval::render_metadata_table(&report, 20);
     assert!(report.missing.is_empty(), "{table}");
-    assert!(report.methods.f1() >= 0.90, "methods F1 below 0.90\n{table}");
+    assert!(
+        report.methods.f1() >= 0.90,
+        "methods F1 below 0.90\n{table}"
+    );
     assert!(report.years.f1() >= 0.90, "years F1 below 0.90\n{table}");
     assert!(
         report.country_accuracy >= 0.95,
@@ -127,13 +134,20 @@ fn no_method_is_tagged_through_a_stem_shared_with_an_everyday_word() {
                     collisions_resolved += 1;
                     let tags = matcher.tag(lang, &analyzers.tokens(lang, word), word);
                     if tags.contains_key(&entry.slug) {
-                        failures.push(format!("{lang:?}: {word:?} tags {} via {name:?}", entry.slug));
+                        failures.push(format!(
+                            "{lang:?}: {word:?} tags {} via {name:?}",
+                            entry.slug
+                        ));
                     }
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "stem collisions:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "stem collisions:\n{}",
+        failures.join("\n")
+    );
     // The check is not vacuous: the word lists do hold such words (personer, personen, …).
     assert!(collisions_resolved > 0);
 }
@@ -158,12 +172,16 @@ fn methods_need_a_name_or_a_description() {
         tag(Lang::Nb, "Vi snakket med beboerne i fire gater.")["user-interviews"],
         "snakket med beboerne"
     );
-    assert!(tag(Lang::Fi, "Haastattelimme asukkaita jätekatosten luona.")
-        .contains_key("user-interviews"));
-    assert!(tag(Lang::Nl, "We spraken met bewoners bij de containers.")
-        .contains_key("user-interviews"));
     assert!(
-        tag(Lang::En, "We tested it with five people who would apply.").contains_key("user-testing")
+        tag(Lang::Fi, "Haastattelimme asukkaita jätekatosten luona.")
+            .contains_key("user-interviews")
+    );
+    assert!(
+        tag(Lang::Nl, "We spraken met bewoners bij de containers.").contains_key("user-interviews")
+    );
+    assert!(
+        tag(Lang::En, "We tested it with five people who would apply.")
+            .contains_key("user-testing")
     );
     // A verb without a participant is no method.
     assert!(tag(Lang::Nb, "Vi snakket med leverandøren om prisen.").is_empty());
@@ -177,10 +195,19 @@ fn years_are_the_works_not_the_pages() {
                 rapport från 2019.\nOm oss: Labbet grundades 2017 och arbetar med tjänstedesign.\n\
                 © 2024 Gävle kommun";
     assert_eq!(work_years(text), [2022]);
-    assert_eq!(work_years("Vuosina 2020–2022 kokeilimme. Tavoite vuoteen 2030 mennessä."), [2020, 2021, 2022]);
-    assert_eq!(work_years("Between 2015 and 2018 labs spread."), [2015, 2016, 2017, 2018]);
+    assert_eq!(
+        work_years("Vuosina 2020–2022 kokeilimme. Tavoite vuoteen 2030 mennessä."),
+        [2020, 2021, 2022]
+    );
+    assert_eq!(
+        work_years("Between 2015 and 2018 labs spread."),
+        [2015, 2016, 2017, 2018]
+    );
     // A page with no year of its own gets none, not its footer's.
-    assert!(work_years("Hvem er vi?\nVi er seks personer.\nTekst\nMer tekst\n© Kommune 2024").is_empty());
+    assert!(
+        work_years("Hvem er vi?\nVi er seks personer.\nTekst\nMer tekst\n© Kommune 2024")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -213,13 +240,21 @@ async fn documents_show_the_evidence_of_their_methods() {
         )
         .await
         .expect("response");
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(
         body["method_evidence"]["user-interviews"], "snakket vi med beboerne",
         "{body}"
     );
-    assert_eq!(body["method_evidence"]["prototyping"], "prototype", "{body}");
+    assert_eq!(
+        body["method_evidence"]["prototyping"], "prototype",
+        "{body}"
+    );
     assert_eq!(body["years"], serde_json::json!([2021, 2022]));
     assert_eq!(body["country"], "NO");
 }

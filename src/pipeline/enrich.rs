@@ -41,7 +41,10 @@ pub fn years(text: &str) -> Vec<u16> {
         .captures_iter(text)
         .filter_map(|c| c[1].parse().ok())
         .collect();
-    for caps in RANGE_RE.captures_iter(text).chain(BETWEEN_RE.captures_iter(text)) {
+    for caps in RANGE_RE
+        .captures_iter(text)
+        .chain(BETWEEN_RE.captures_iter(text))
+    {
         let (Ok(from), Ok(to)) = (caps[1].parse::<u16>(), caps[2].parse::<u16>()) else {
             continue;
         };
@@ -98,7 +101,8 @@ static CITATION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid citation regex")
 });
 static CITATION_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:\)|[\s:]*(?:raportin|rapport|report|tutkimuksen|mukaan))").expect("valid citation regex")
+    Regex::new(r"(?i)^(?:\)|[\s:]*(?:raportin|rapport|report|tutkimuksen|mukaan))")
+        .expect("valid citation regex")
 });
 static FOUNDING_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:grundades|grundad|grundlagt|grundlagd|grunnlagt|stiftet|stiftades|founded|set up|established|perustettiin|perustettu|opgericht|startte|started|startede|startet|siden|sedan|since|sinds|alkaen|etablert|etablerades|oprettet)\b[^.!?\n]{0,25}$")
@@ -145,7 +149,10 @@ pub fn content_lines(text: &str) -> Vec<&str> {
 /// The sentences of `text`: lines, split after `.`, `!` and `?` that end a sentence.
 pub fn sentences(text: &str) -> Vec<&str> {
     text.lines()
-        .flat_map(|line| line.split_inclusive(". ").flat_map(|s| s.split_inclusive(['!', '?'])))
+        .flat_map(|line| {
+            line.split_inclusive(". ")
+                .flat_map(|s| s.split_inclusive(['!', '?']))
+        })
         .filter(|s| !s.trim().is_empty())
         .collect()
 }
@@ -472,7 +479,12 @@ impl NameMatcher {
             Vec::new()
         };
         let mut found: Vec<&NameEntry> = Vec::new();
-        for &idx in exact.into_iter().chain(genitive).flatten().chain(&inflected) {
+        for &idx in exact
+            .into_iter()
+            .chain(genitive)
+            .flatten()
+            .chain(&inflected)
+        {
             let entry = &self.entries[idx];
             let n = entry.words.len();
             if i + n > words.len() || found.iter().any(|e| std::ptr::eq(*e, entry)) {
@@ -480,10 +492,10 @@ impl NameMatcher {
             }
             let matched = inflected.contains(&idx)
                 || entry.words.iter().enumerate().all(|(k, name_word)| {
-                let word = words[i + k];
-                word == name_word
-                    || (k == n - 1 && word.strip_suffix('s') == Some(name_word.as_str()))
-            });
+                    let word = words[i + k];
+                    word == name_word
+                        || (k == n - 1 && word.strip_suffix('s') == Some(name_word.as_str()))
+                });
             if matched {
                 found.push(entry);
             }
@@ -606,22 +618,47 @@ mod tests {
     }
 
     #[test]
-    fn country_falls_back_to_the_language() {
+    fn no_place_named_means_no_country_whatever_the_language() {
+        assert_eq!(names("Vi testade nya idéer.", Lang::Sv).country, None);
+        assert_eq!(names("Hyvä kokeilu.", Lang::Fi).country, None);
+        assert_eq!(names("Nothing named here.", Lang::En).country, None);
+    }
+
+    #[test]
+    fn several_countries_make_no_country_and_the_title_outweighs_a_passing_mention() {
         assert_eq!(
-            names("Vi testade nya idéer.", Lang::Sv).country.as_deref(),
+            names(
+                "Pendlere over Øresund\nDanmark og Sverige, København og Malmø.",
+                Lang::Da
+            )
+            .country,
+            None
+        );
+        assert_eq!(
+            names(
+                "Bygglov i Norrköping\nNorrköping ville förstå. Norrköping testade.\n\n\n\nEtt besök i Oslo.",
+                Lang::Sv
+            )
+            .country
+            .as_deref(),
             Some("SE")
         );
+        // Finnish case endings on place names.
         assert_eq!(
-            names("Hyvä kokeilu.", Lang::Fi).country.as_deref(),
+            names("Espoossa kehitettiin kirjastoa", Lang::Fi)
+                .country
+                .as_deref(),
             Some("FI")
         );
-        assert_eq!(names("Nothing named here.", Lang::En).country, None);
     }
 
     fn methods(lang: Lang, text: &str) -> Vec<String> {
         let mut analyzers = Analyzers::default();
         let matcher = TermMatcher::new(&Vocabulary::embedded().methods, &mut analyzers);
-        matcher.matches(lang, &analyzers.tokens(lang, text))
+        matcher
+            .tag(lang, &analyzers.tokens(lang, text), text)
+            .into_keys()
+            .collect()
     }
 
     #[test]

@@ -191,9 +191,7 @@ impl Enricher {
         let names = self.names.names(&full_text, lang);
         // Years of the work only: publication dates, footers, citations, targets and
         // founding years are left out (`enrich::year_role`).
-        let mut years = meta
-            .years
-            .unwrap_or_else(|| enrich::work_years(&full_text));
+        let mut years = meta.years.unwrap_or_else(|| enrich::work_years(&full_text));
         // A dated diary entry's date is the day of its work; a page's own dateline is its
         // publication date, kept in `published` only.
         if let Some(year) = doc.published.as_deref().and_then(|p| p[..4].parse().ok()) {
