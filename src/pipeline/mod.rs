@@ -235,9 +235,21 @@ impl Enricher {
     }
 }
 
-/// A sentence that names this many methods or more is a list ("methods such as service
-/// design, design thinking and co-creation"): it names methods, it does not report using them.
+/// A sentence that names this many methods or more in general terms is a list ("methods
+/// such as service design, design thinking and co-creation"): it names methods, it does not
+/// report using them.
 const LIST_METHODS: usize = 3;
+
+/// Words that make a sentence of many methods a general list ([`LIST_METHODS`]), unless it
+/// also says they were used.
+static LIST_CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(?:such as|like|for example|e\.g\.|most common|popular|zoals|bijvoorbeeld|såsom|till exempel|t\.ex\.|som fx|for eksempel|f\.eks\.|kuten|esimerkiksi)\b")
+        .expect("valid list regex")
+});
+static USE_CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(?:ingezet|gebruik gemaakt|gebruikten|we used|were used|användes|använde vi|brukte|ble brukt|brugte|blev brugt|käytettiin|käytimme)\b")
+        .expect("valid use regex")
+});
 
 impl Enricher {
     /// The methods of `content` with their evidence, sentence by sentence: a method named
@@ -248,11 +260,10 @@ impl Enricher {
         for sentence in enrich::sentences(content) {
             let tokens = self.analyzers.tokens(lang, sentence);
             let found = self.methods.tag(lang, &tokens, sentence);
-            let target = if found.len() >= LIST_METHODS {
-                &mut listed
-            } else {
-                &mut used
-            };
+            let list = found.len() >= LIST_METHODS
+                && LIST_CUE.is_match(sentence)
+                && !USE_CUE.is_match(sentence);
+            let target = if list { &mut listed } else { &mut used };
             for (slug, evidence) in found {
                 target.entry(slug).or_insert(evidence);
             }
