@@ -11,7 +11,7 @@ pub mod extract;
 pub mod meta;
 pub mod read;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -549,6 +549,15 @@ fn documents(
                     meta: entry_meta,
                 },
             ));
+        }
+    }
+    // A diary entry that names no place is about the place of its page: when the page's
+    // entries name exactly one country, the silent entries take it.
+    let countries: BTreeSet<String> = records.iter().filter_map(|r| r.country.clone()).collect();
+    if splittable && records.len() > 1 && countries.len() == 1 {
+        let country = countries.into_iter().next();
+        for record in records.iter_mut().filter(|r| r.country.is_none()) {
+            record.country = country.clone();
         }
     }
     if records.is_empty() {
