@@ -200,11 +200,23 @@ impl Enricher {
                 years.sort_unstable();
             }
         }
-        let published = meta
+        let dated = meta
             .published
             .or(doc.published)
-            .or_else(|| enrich::published(&full_text))
-            .or_else(|| enrich::weekday_date(&full_text, &years));
+            .or_else(|| enrich::published(&full_text));
+        // A weekday dateline without a year ("Onsdag 7. oktober gjennomførte …") dates the
+        // day of the work it reports, so its year is the work's too.
+        let weekday = dated
+            .is_none()
+            .then(|| enrich::weekday_date(&full_text, &years))
+            .flatten();
+        if let Some(year) = weekday.as_deref().and_then(|p| p[..4].parse().ok()) {
+            if enrich::YEARS.contains(&year) && !years.contains(&year) {
+                years.push(year);
+                years.sort_unstable();
+            }
+        }
+        let published = dated.or(weekday);
         // Methods are tagged from the page's content, not from its "about us" and footer
         // lines, each with the words that triggered it.
         let (methods, method_evidence) = match meta.methods {
