@@ -311,6 +311,355 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// One document's hand-judged metadata, as a line of the metadata judgments file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JudgedMetadata {
+    /// Source path relative to the data directory.
+    pub path: String,
+    /// Language code.
+    pub lang: String,
+    /// ISO alpha-2 country, or `None` for a page about several countries or none.
+    pub country: Option<String>,
+    /// The years of the work, ascending.
+    pub years: Vec<u16>,
+    /// Method slugs, ascending.
+    pub methods: Vec<String>,
+}
+
+/// Reads a tab-separated metadata judgments file: `path lang country years methods`, with a
+/// header line, `#` comments, `-` for no value, years as `2019`, `2016..2018` or a
+/// space-separated list, methods space-separated.
+pub fn load_metadata_judgments(path: &Path) -> Result<Vec<JudgedMetadata>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let line_error = |line: usize, message: String| EvalError::Line {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut judged = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') || line.starts_with("path\t") {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [path, lang, country, years, methods] = cols.as_slice() else {
+            return Err(line_error(
+                i + 1,
+                format!("expected 5 tab-separated columns, got {}", cols.len()),
+            ));
+        };
+        let none = |v: &str| v.trim().is_empty() || v.trim() == "-";
+        let mut year_list = Vec::new();
+        if !none(years) {
+            for part in years.split_whitespace() {
+                let parsed = match part.split_once("..") {
+                    Some((a, b)) => a
+                        .parse::<u16>()
+                        .ok()
+                        .zip(b.parse::<u16>().ok())
+                        .map(|(a, b)| (a..=b).collect()),
+                    None => part.parse::<u16>().ok().map(|y| vec![y]),
+                };
+                year_list
+                    .extend(parsed.ok_or_else(|| line_error(i + 1, format!("bad year {part:?}")))?);
+            }
+        }
+        year_list.sort_unstable();
+        year_list.dedup();
+        let mut method_list: Vec<String> = if none(methods) {
+            Vec::new()
+        } else {
+            methods.split_whitespace().map(str::to_string).collect()
+        };
+        method_list.sort();
+        judged.push(JudgedMetadata {
+            path: path.to_string(),
+            lang: lang.to_string(),
+            country: (!none(country)).then(|| country.to_string()),
+            years: year_list,
+            methods: method_list,
+        });
+    }
+    Ok(judged)
+}
+
+/// Precision, recall and F1 of one field or one method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Score {
+    /// Correct values found.
+    pub tp: usize,
+    /// Values found that the judges did not give.
+    pub fp: usize,
+    /// Judged values not found.
+    pub fn_: usize,
+}
+
+impl Score {
+    /// Share of found values that are right (1 when nothing was found).
+    pub fn precision(&self) -> f64 {
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
+    }
+
+    /// Share of judged values that were found (1 when nothing was judged).
+    pub fn recall(&self) -> f64 {
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        }
+    }
+
+    /// Harmonic mean of precision and recall.
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+
+    fn add(&mut self, found: &[String], judged: &[String]) {
+        self.tp += found.iter().filter(|v| judged.contains(v)).count();
+        self.fp += found.iter().filter(|v| !judged.contains(v)).count();
+        self.fn_ += judged.iter().filter(|v| !found.contains(v)).count();
+    }
+}
+
+/// What labsearch inferred for one judged document, and how far it is off.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetadataDiff {
+    /// Source path.
+    pub path: String,
+    /// Errors in all fields together (wrong language and country count one each, every
+    /// missing or extra year and method one each).
+    pub errors: usize,
+    /// Human-readable differences, `field: -missing +extra`.
+    pub details: Vec<String>,
+}
+
+/// The figures of a metadata run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetadataReport {
+    /// Judged documents.
+    pub documents: usize,
+    /// Judged documents labsearch did not index.
+    pub missing: Vec<String>,
+    /// Language: one value per document.
+    pub lang: Score,
+    /// Documents whose language is right.
+    pub lang_accuracy: f64,
+    /// Country: one value or none per document.
+    pub country: Score,
+    /// Documents whose country (or its absence) is right.
+    pub country_accuracy: f64,
+    /// Years: micro-averaged over (document, year) pairs.
+    pub years: Score,
+    /// Methods: micro-averaged over (document, method) pairs.
+    pub methods: Score,
+    /// Per method slug.
+    pub per_method: BTreeMap<String, Score>,
+    /// Documents with errors, worst first.
+    pub worst: Vec<MetadataDiff>,
+}
+
+/// A method needs this many judged occurrences for its own F1 to be held to a floor; rarer
+/// methods are reported, and their errors count in the methods figure, but one miss would
+/// swing their own F1 by a third or more.
+pub const MIN_JUDGED_PER_METHOD: usize = 3;
+
+/// Ingests `data` in memory and compares every judged document's inferred metadata with the
+/// judgments. A file split into entries is judged as a whole: its entries' years and methods
+/// are pooled, its language and country are those of its first entry.
+pub fn run_metadata(data: &Path, judged: &[JudgedMetadata]) -> Result<MetadataReport, EvalError> {
+    let index = LabIndex::in_ram(Profile::Full)?;
+    pipeline::ingest(&index, data, &IngestOptions::default())?;
+    let searcher = index.reader().searcher();
+    let mut by_source: BTreeMap<String, Vec<crate::record::Record>> = BTreeMap::new();
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        for doc in segment.doc_ids_alive() {
+            let stored: tantivy::TantivyDocument = searcher
+                .doc(tantivy::DocAddress::new(ord as u32, doc))
+                .map_err(IndexError::from)?;
+            let record = index.record_of(&stored);
+            by_source
+                .entry(record.source.clone())
+                .or_default()
+                .push(record);
+        }
+    }
+    let mut report = MetadataReport {
+        documents: judged.len(),
+        missing: Vec::new(),
+        lang: Score::default(),
+        lang_accuracy: 0.0,
+        country: Score::default(),
+        country_accuracy: 0.0,
+        years: Score::default(),
+        methods: Score::default(),
+        per_method: BTreeMap::new(),
+        worst: Vec::new(),
+    };
+    let (mut lang_right, mut country_right) = (0usize, 0usize);
+    for judgment in judged {
+        let Some(records) = by_source.get_mut(&judgment.path) else {
+            report.missing.push(judgment.path.clone());
+            continue;
+        };
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        let first = &records[0];
+        let lang = vec![first.lang.code().to_string()];
+        let country: Vec<String> = first.country.iter().cloned().collect();
+        let mut years: Vec<u16> = records.iter().flat_map(|r| r.years.clone()).collect();
+        years.sort_unstable();
+        years.dedup();
+        let mut methods: Vec<String> = records.iter().flat_map(|r| r.methods.clone()).collect();
+        methods.sort();
+        methods.dedup();
+        let judged_years: Vec<String> = judgment.years.iter().map(u16::to_string).collect();
+        let found_years: Vec<String> = years.iter().map(u16::to_string).collect();
+        let judged_country: Vec<String> = judgment.country.iter().cloned().collect();
+        let mut diff = MetadataDiff {
+            path: judgment.path.clone(),
+            errors: 0,
+            details: Vec::new(),
+        };
+        let mut compare = |field: &str, found: &[String], want: &[String], score: &mut Score| {
+            score.add(found, want);
+            let missing: Vec<&String> = want.iter().filter(|v| !found.contains(v)).collect();
+            let extra: Vec<&String> = found.iter().filter(|v| !want.contains(v)).collect();
+            if !missing.is_empty() || !extra.is_empty() {
+                let mut detail = format!("{field}:");
+                for m in &missing {
+                    detail.push_str(&format!(" -{m}"));
+                }
+                for e in &extra {
+                    detail.push_str(&format!(" +{e}"));
+                }
+                diff.details.push(detail);
+                diff.errors += if field == "lang" || field == "country" {
+                    1
+                } else {
+                    missing.len() + extra.len()
+                };
+            }
+            missing.is_empty() && extra.is_empty()
+        };
+        lang_right += usize::from(compare(
+            "lang",
+            &lang,
+            std::slice::from_ref(&judgment.lang),
+            &mut report.lang,
+        ));
+        country_right += usize::from(compare(
+            "country",
+            &country,
+            &judged_country,
+            &mut report.country,
+        ));
+        compare("years", &found_years, &judged_years, &mut report.years);
+        compare("methods", &methods, &judgment.methods, &mut report.methods);
+        for slug in &methods {
+            let score = report.per_method.entry(slug.clone()).or_default();
+            if judgment.methods.contains(slug) {
+                score.tp += 1;
+            } else {
+                score.fp += 1;
+            }
+        }
+        for slug in &judgment.methods {
+            if !methods.contains(slug) {
+                report.per_method.entry(slug.clone()).or_default().fn_ += 1;
+            }
+        }
+        if diff.errors > 0 {
+            report.worst.push(diff);
+        }
+    }
+    let n = (judged.len() - report.missing.len()).max(1) as f64;
+    report.lang_accuracy = lang_right as f64 / n;
+    report.country_accuracy = country_right as f64 / n;
+    report
+        .worst
+        .sort_by(|a, b| b.errors.cmp(&a.errors).then(a.path.cmp(&b.path)));
+    Ok(report)
+}
+
+/// The metadata report as tables: per field, per method, then the worst documents.
+pub fn render_metadata_table(report: &MetadataReport, worst: usize) -> String {
+    let mut out = format!(
+        "{} judged documents{}\n\n{:<24} {:>9} {:>9} {:>9} {:>5} {:>5} {:>5}\n",
+        report.documents,
+        if report.missing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} not indexed: {}",
+                report.missing.len(),
+                report.missing.join(" ")
+            )
+        },
+        "field",
+        "precision",
+        "recall",
+        "F1",
+        "tp",
+        "fp",
+        "fn"
+    );
+    let row = |name: &str, s: &Score| {
+        format!(
+            "{:<24} {:>9.3} {:>9.3} {:>9.3} {:>5} {:>5} {:>5}\n",
+            name,
+            s.precision(),
+            s.recall(),
+            s.f1(),
+            s.tp,
+            s.fp,
+            s.fn_
+        )
+    };
+    out.push_str(&row("lang", &report.lang));
+    out.push_str(&row("country", &report.country));
+    out.push_str(&row("years", &report.years));
+    out.push_str(&row("methods", &report.methods));
+    out.push_str(&format!(
+        "lang accuracy {:.3}, country accuracy {:.3} (no country judged and none found counts as right)\n\n",
+        report.lang_accuracy, report.country_accuracy
+    ));
+    out.push_str(&format!(
+        "{:<24} {:>9} {:>9} {:>9} {:>5} {:>5} {:>5}\n",
+        "method", "precision", "recall", "F1", "tp", "fp", "fn"
+    ));
+    for (slug, score) in &report.per_method {
+        let mut line = row(slug, score);
+        if score.tp + score.fn_ < MIN_JUDGED_PER_METHOD {
+            line.insert_str(line.len() - 1, "  (few judged)");
+        }
+        out.push_str(&line);
+    }
+    out.push_str(&format!(
+        "\nworst documents (of {} with errors)\n",
+        report.worst.len()
+    ));
+    for diff in report.worst.iter().take(worst) {
+        out.push_str(&format!(
+            "{:>3}  {}  {}\n",
+            diff.errors,
+            diff.path,
+            diff.details.join("; ")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,8 +63,19 @@ enum Command {
         #[arg(long, env = "LABSEARCH_EVAL_DATA")]
         data: PathBuf,
         /// JSON Lines file of judged queries.
-        #[arg(long, env = "LABSEARCH_EVAL_QUERIES")]
-        queries: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "metadata",
+            env = "LABSEARCH_EVAL_QUERIES"
+        )]
+        queries: Option<PathBuf>,
+        /// Measure inferred metadata (lang, country, years, methods) against `--judgments`
+        /// instead of ranking.
+        #[arg(long, requires = "judgments")]
+        metadata: bool,
+        /// Tab-separated metadata judgments (with `--metadata`).
+        #[arg(long, env = "LABSEARCH_EVAL_JUDGMENTS")]
+        judgments: Option<PathBuf>,
         /// Print the figures as one JSON object.
         #[arg(long, env = "LABSEARCH_EVAL_JSON")]
         json: bool,
@@ -232,9 +243,17 @@ fn main() -> ExitCode {
         Command::Ingest { dirs, full, limits } => ingest(&dirs, &limits.options(full)),
         Command::Eval {
             data,
+            json,
+            metadata: true,
+            judgments: Some(judgments),
+            ..
+        } => eval_metadata(&data, &judgments, json).map(|()| ExitCode::SUCCESS),
+        Command::Eval {
+            data,
             queries,
             json,
-        } => eval(&data, &queries, json).map(|()| ExitCode::SUCCESS),
+            ..
+        } => eval(&data, &queries.unwrap_or_default(), json).map(|()| ExitCode::SUCCESS),
         Command::Serve {
             dirs,
             addr,
@@ -529,6 +548,20 @@ fn eval(data: &Path, queries: &Path, json: bool) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&report)? + "\n"
     } else {
         labsearch::eval::render_table(&report)
+    };
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    Ok(())
+}
+
+/// Runs the metadata evaluation and prints its tables (or JSON) on stdout.
+fn eval_metadata(data: &Path, judgments: &Path, json: bool) -> anyhow::Result<()> {
+    let judged = labsearch::eval::load_metadata_judgments(judgments)?;
+    let report = labsearch::eval::run_metadata(data, &judged)
+        .with_context(|| format!("cannot evaluate metadata on {}", data.display()))?;
+    let out = if json {
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        labsearch::eval::render_metadata_table(&report, 15)
     };
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
     Ok(())

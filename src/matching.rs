@@ -1,7 +1,9 @@
 //! Finding the entries of a multilingual vocabulary (methods, concepts) in analyzed text:
 //! at ingest to tag documents, at query time to widen a query across languages.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use regex::Regex;
 
 use crate::index::analyzers::{fold, lang_index, AnalyzedToken, Analyzers};
 use crate::lang::Lang;
@@ -21,6 +23,74 @@ pub struct TermMatcher {
     slugs: Vec<String>,
     /// Per language, in [`Lang::ALL`] order.
     by_lang: Vec<LangTerms>,
+    /// Names written `=name`: in document text they match only as written, with an
+    /// inflection ending, or as the head of a compound (entry, lowercased form).
+    exact: Vec<(usize, String)>,
+    /// Patterns of described use, compiled: (language, entry, pattern).
+    described: Vec<(Lang, usize, Regex)>,
+}
+
+/// Endings an exact name may carry in document text (plural, definite, genitive, Finnish
+/// cases): "personas", "personan", "personaer", "personat", never "personal" or "personer".
+const EXACT_ENDINGS: &[&str] = &[
+    "", "s", "n", "en", "er", "ene", "erne", "na", "or", "orna", "an", "as", "ns", "t", "a", "aa",
+    "lla", "ssa", "sta", "ksi",
+];
+/// What must precede an exact name for a longer word to be a compound with it as its head.
+const MIN_EXACT_HEAD_REST: usize = 3;
+/// Evidence longer than this is cut (in characters).
+const MAX_EVIDENCE_CHARS: usize = 80;
+/// How many words a `...` in a described pattern may stand for.
+const DESCRIBED_GAP_WORDS: usize = 6;
+
+/// Compiles a described-use pattern to a case-insensitive regex. The pattern is words
+/// separated by spaces; `(a|b)` lists alternatives, a trailing `*` lets a word go on
+/// ("resident*" matches "residents"), `...` stands for up to [`DESCRIBED_GAP_WORDS`] words.
+pub fn compile_described(pattern: &str) -> Result<Regex, regex::Error> {
+    const SEP: &str = r"[^\p{L}\p{N}]+";
+    const WORD: &str = r"[\p{L}\p{N}'’-]+";
+    let mut out = String::from(r"(?i)(?:^|[^\p{L}\p{N}])(");
+    let mut first = true;
+    for token in pattern.split_whitespace() {
+        if token == "..." {
+            out.push_str(&format!("(?:{SEP}{WORD}){{0,{DESCRIBED_GAP_WORDS}}}?"));
+            continue;
+        }
+        if !first {
+            out.push_str(SEP);
+        }
+        first = false;
+        let inner = token.trim_start_matches('(').trim_end_matches(')');
+        let alternatives: Vec<String> = inner
+            .split('|')
+            .map(|alt| match alt.strip_suffix('*') {
+                Some(stem) => format!("{}[\\p{{L}}\\p{{N}}]*", regex::escape(stem)),
+                None => regex::escape(alt),
+            })
+            .collect();
+        out.push_str(&format!("(?:{})", alternatives.join("|")));
+    }
+    out.push_str(r")(?:$|[^\p{L}\p{N}])");
+    Regex::new(&out)
+}
+
+/// The words of `text` as the tokenizer sees them (runs of letters and digits), so that a
+/// token's position indexes its word as written.
+fn surface_words(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn cut(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= MAX_EVIDENCE_CHARS {
+        text.to_string()
+    } else {
+        let mut out: String = text.chars().take(MAX_EVIDENCE_CHARS - 1).collect();
+        out.push('…');
+        out
+    }
 }
 
 /// The analyzed terms of one language, indexed for lookup.
@@ -32,6 +102,8 @@ struct LangTerms {
     phrases: HashMap<String, Vec<(usize, Vec<String>)>>,
     /// Leading or trailing part of a one-word term (for query words) -> entries.
     parts: HashMap<String, Vec<usize>>,
+    /// (analyzed form, entry) of names written `=name`: not matched by stem in text.
+    exact_only: HashSet<(String, usize)>,
 }
 
 /// How loosely words match terms.
@@ -69,8 +141,15 @@ impl TermMatcher {
             let mut terms = LangTerms::default();
             for (idx, entry) in set.entries.iter().enumerate() {
                 for (_, term) in &entry.terms {
+                    let exact = term.starts_with('=');
+                    let term = term.trim_start_matches('=');
                     // A term is matched by its words, not by the parts of its compounds.
                     let words = analyzers.whole_terms(lang, term);
+                    if exact {
+                        if let [word] = words.as_slice() {
+                            terms.exact_only.insert((word.clone(), idx));
+                        }
+                    }
                     match words.as_slice() {
                         [] => {}
                         [word] => {
@@ -97,10 +176,124 @@ impl TermMatcher {
             }
             by_lang.push(terms);
         }
+        let mut exact = Vec::new();
+        let mut described = Vec::new();
+        for (idx, entry) in set.entries.iter().enumerate() {
+            for (_, term) in &entry.terms {
+                if let Some(form) = term.strip_prefix('=') {
+                    let form = form.to_lowercase();
+                    if !exact.contains(&(idx, form.clone())) {
+                        exact.push((idx, form));
+                    }
+                }
+            }
+            for (lang, pattern) in &entry.described {
+                // The shipped patterns are checked by a test; a broken one in a data
+                // directory's own vocabulary is skipped with a warning.
+                match compile_described(pattern) {
+                    Ok(re) => described.push((*lang, idx, re)),
+                    Err(err) => tracing::warn!(%pattern, %err, "skipping a described pattern"),
+                }
+            }
+        }
         TermMatcher {
             slugs: set.entries.iter().map(|e| e.slug.clone()).collect(),
             by_lang,
+            exact,
+            described,
         }
+    }
+
+    /// The slugs named or described in `text` (in language `lang`; `tokens` is `text`
+    /// analyzed by that language's analyzer), each with its evidence: the word or phrase as
+    /// written that triggered it. A name matches as a whole word (inflected), or as the
+    /// head or first part of a compound; a name written `=name` matches only by its exact
+    /// forms or as a compound head; a described pattern of `lang` matches the words it
+    /// lists. The first evidence in the text wins.
+    pub fn tag(
+        &self,
+        lang: Lang,
+        tokens: &[AnalyzedToken],
+        text: &str,
+    ) -> BTreeMap<String, String> {
+        let surface = surface_words(text);
+        let word_at = |position: usize| surface.get(position).copied().unwrap_or_default();
+        let mut found: BTreeMap<usize, (usize, String)> = BTreeMap::new(); // entry -> (offset, evidence)
+        let mut note = |idx: usize, offset: usize, evidence: String| {
+            let slot = found.entry(idx).or_insert((usize::MAX, String::new()));
+            if offset < slot.0 {
+                *slot = (offset, evidence);
+            }
+        };
+        let terms = &self.by_lang[lang_index(lang)];
+        for token in tokens {
+            for idx in self.text_hits(terms, &token.text) {
+                note(
+                    idx,
+                    token.position,
+                    cut(&word_at(token.position).to_lowercase()),
+                );
+            }
+        }
+        let whole: Vec<&AnalyzedToken> = tokens.iter().filter(|t| !t.is_part).collect();
+        let words: Vec<&str> = whole.iter().map(|t| t.text.as_str()).collect();
+        for (i, first) in words.iter().enumerate() {
+            for (idx, term) in terms.phrases.get(*first).into_iter().flatten() {
+                if phrase_at(&words[i..], term) {
+                    let from = whole[i].position;
+                    let to = whole[i + term.len() - 1].position;
+                    let phrase: Vec<&str> = (from..=to).map(word_at).collect();
+                    note(*idx, from, cut(&phrase.join(" ").to_lowercase()));
+                }
+            }
+        }
+        for (position, word) in surface.iter().enumerate() {
+            let word = word.to_lowercase();
+            for (idx, form) in &self.exact {
+                if exact_match(&word, form) {
+                    note(*idx, position, cut(&word));
+                }
+            }
+        }
+        // Described use has no token position; it ranks after any name.
+        let pattern_lang = if lang == Lang::Nn { Lang::Nb } else { lang };
+        for (plang, idx, re) in &self.described {
+            if *plang == pattern_lang || *plang == lang {
+                if let Some(caps) = re.captures(text) {
+                    let evidence = caps.get(1).map_or("", |m| m.as_str());
+                    note(*idx, usize::MAX - 1, cut(&evidence.to_lowercase()));
+                }
+            }
+        }
+        found
+            .into_iter()
+            .map(|(idx, (_, evidence))| (self.slugs[idx].clone(), evidence))
+            .collect()
+    }
+
+    /// The entries a text token names as a whole word or a compound that begins or ends
+    /// with a term, leaving out names that match by their exact forms only.
+    fn text_hits(&self, terms: &LangTerms, token: &str) -> Vec<usize> {
+        let mut hits = Vec::new();
+        let mut add = |form: &str| {
+            for idx in terms.words.get(form).into_iter().flatten() {
+                if !terms.exact_only.contains(&(form.to_string(), *idx)) && !hits.contains(idx) {
+                    hits.push(*idx);
+                }
+            }
+        };
+        add(token);
+        for (prefix, rest) in split_points(token, MIN_MODIFIER_CHARS) {
+            if rest >= MIN_COMPOUND_REST {
+                add(&prefix);
+            }
+        }
+        for (suffix, rest) in suffix_points(token, MIN_HEAD_CHARS) {
+            if rest >= MIN_COMPOUND_REST {
+                add(&suffix);
+            }
+        }
+        hits
     }
 
     /// The slugs whose terms occur in `tokens` (text analyzed by the analyzer of `lang`),
@@ -159,6 +352,10 @@ impl TermMatcher {
         let mut add = |ids: Option<&Vec<usize>>| found.extend(ids.into_iter().flatten().copied());
         let unique: HashSet<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
         for token in unique {
+            if mode == Mode::Text {
+                add(Some(&self.text_hits(terms, token)));
+                continue;
+            }
             add(terms.words.get(token));
             if mode != Mode::Name {
                 // The token is a compound that begins or ends with a term.
@@ -191,6 +388,19 @@ impl TermMatcher {
         }
         found.into_iter().map(|i| self.slugs[i].clone()).collect()
     }
+}
+
+/// Whether `word` (lowercased, as written) is the exact name `form`, inflected, or a compound
+/// ending in it.
+fn exact_match(word: &str, form: &str) -> bool {
+    EXACT_ENDINGS.iter().any(|ending| {
+        let Some(stem) = word.strip_suffix(ending) else {
+            return false;
+        };
+        stem == form
+            || (stem.ends_with(form)
+                && stem.chars().count() - form.chars().count() >= MIN_EXACT_HEAD_REST)
+    })
 }
 
 fn push_unique(list: &mut Vec<usize>, idx: usize) {

@@ -25,6 +25,9 @@ pub struct Record {
     pub years: Vec<u16>,
     /// Method slugs from the method vocabulary, ascending.
     pub methods: Vec<String>,
+    /// Why each inferred method was tagged: slug -> the phrase that triggered it, as
+    /// written ("vi snakket med beboerne"). Empty for declared methods.
+    pub method_evidence: std::collections::BTreeMap<String, String>,
     /// Concept slugs from the concept vocabulary (not shown; they widen queries across
     /// languages), ascending.
     pub concepts: Vec<String>,

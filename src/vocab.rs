@@ -39,8 +39,13 @@ pub struct TermEntry {
     pub slug: String,
     /// A display label, e.g. `Service design`.
     pub label: String,
-    /// Names and variants, each with the language it is written in.
+    /// Names and variants, each with the language it is written in. A name written
+    /// `=name` is matched in document text by its exact forms only (see
+    /// `matching::TermMatcher`), never through a stem it shares with an everyday word.
     pub terms: Vec<(Lang, String)>,
+    /// Patterns that recognise the entry described rather than named ("talked with ...
+    /// residents"), each with its language (methods only; see `matching::Described`).
+    pub described: Vec<(Lang, String)>,
 }
 
 /// A list of multilingual entries (methods or concepts).
@@ -129,6 +134,7 @@ impl Vocabulary {
                     slug: format!("place-{}", local.to_lowercase().replace(' ', "-")),
                     label: local.clone(),
                     terms,
+                    described: Vec::new(),
                 });
             }
         }
@@ -183,6 +189,8 @@ fn read_optional(path: &Path) -> Result<Option<String>, VocabError> {
 #[derive(Deserialize)]
 struct RawEntry {
     label: Option<String>,
+    #[serde(default)]
+    described: BTreeMap<String, Vec<String>>,
     #[serde(flatten)]
     languages: BTreeMap<String, Vec<String>>,
 }
@@ -203,10 +211,19 @@ fn parse_term_set(name: &str, text: &str) -> Result<TermSet, VocabError> {
             })?;
             terms.extend(names.into_iter().map(|term| (lang, term)));
         }
+        let mut described = Vec::new();
+        for (code, patterns) in entry.described {
+            let lang: Lang = code.parse().map_err(|err| VocabError::Parse {
+                name: name.to_string(),
+                message: format!("[{slug}.described]: {err}"),
+            })?;
+            described.extend(patterns.into_iter().map(|p| (lang, p)));
+        }
         entries.push(TermEntry {
             label: entry.label.unwrap_or_else(|| slug.clone()),
             slug,
             terms,
+            described,
         });
     }
     Ok(TermSet { entries })

@@ -101,6 +101,8 @@ pub struct DocumentDto {
     country: Option<String>,
     years: Vec<u16>,
     methods: Vec<String>,
+    /// Why each method was inferred: slug -> the phrase that triggered it.
+    method_evidence: std::collections::BTreeMap<String, String>,
     source: String,
     published: Option<String>,
     url: Option<String>,
@@ -117,6 +119,7 @@ impl From<Record> for DocumentDto {
             country: record.country,
             years: record.years,
             methods: record.methods,
+            method_evidence: record.method_evidence,
             source: record.source,
             published: record.published,
             url: record.url,

@@ -265,6 +265,12 @@ impl LabIndex {
                 .filter_map(|v| v.as_str())
                 .map(str::to_string)
                 .collect(),
+            method_evidence: doc
+                .get_all(f.method_evidence)
+                .filter_map(|v| v.as_str())
+                .filter_map(|v| v.split_once('\t'))
+                .map(|(slug, phrase)| (slug.to_string(), phrase.to_string()))
+                .collect(),
             concepts: Vec::new(),
             published: optional(f.published),
             url: optional(f.url),

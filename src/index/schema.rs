@@ -40,6 +40,8 @@ pub struct Fields {
     pub country: Field,
     /// Method slugs, multi-valued (exact, fast, stored).
     pub methods: Field,
+    /// Method evidence, one stored value per method: `slug\tphrase` (stored only).
+    pub method_evidence: Field,
     /// Years, multi-valued (indexed, fast, stored).
     pub years: Field,
     /// Publication date `YYYY-MM-DD` (exact, fast, stored).
@@ -108,6 +110,7 @@ impl Fields {
             lang: get(names::LANG)?,
             country: get(names::COUNTRY)?,
             methods: get(names::METHODS)?,
+            method_evidence: get("method_evidence")?,
             years: get(names::YEARS)?,
             published: get("published")?,
             url: get("url")?,
@@ -153,6 +156,7 @@ pub fn build_schema() -> Schema {
     builder.add_text_field(names::LANG, STRING | FAST | STORED);
     builder.add_text_field(names::COUNTRY, STRING | FAST | STORED);
     builder.add_text_field(names::METHODS, STRING | FAST | STORED);
+    builder.add_text_field("method_evidence", STORED);
     builder.add_u64_field(
         names::YEARS,
         NumericOptions::default()

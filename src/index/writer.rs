@@ -80,6 +80,9 @@ impl LabWriter {
         for method in &record.methods {
             doc.add_text(f.methods, method);
         }
+        for (method, evidence) in &record.method_evidence {
+            doc.add_text(f.method_evidence, format!("{method}\t{evidence}"));
+        }
         for year in &record.years {
             doc.add_u64(f.years, u64::from(*year));
         }

@@ -41,7 +41,10 @@ pub fn years(text: &str) -> Vec<u16> {
         .captures_iter(text)
         .filter_map(|c| c[1].parse().ok())
         .collect();
-    for caps in RANGE_RE.captures_iter(text) {
+    for caps in RANGE_RE
+        .captures_iter(text)
+        .chain(BETWEEN_RE.captures_iter(text))
+    {
         let (Ok(from), Ok(to)) = (caps[1].parse::<u16>(), caps[2].parse::<u16>()) else {
             continue;
         };
@@ -50,6 +53,155 @@ pub fn years(text: &str) -> Vec<u16> {
         }
     }
     years.into_iter().filter(|y| YEARS.contains(y)).collect()
+}
+
+/// What a year mention is to the page it stands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YearRole {
+    /// The time of the work the page reports on: the only role the year facet shows.
+    Work,
+    /// A publication or update date, or a footer's copyright line.
+    Publication,
+    /// The year of a cited report, law or study.
+    Citation,
+    /// A target or forecast ("by 2030", "Agenda 2030", "innen 2030", "next conference").
+    Target,
+    /// A founding year ("founded in 2016", "grundades 2017", "perustettiin vuonna 2015").
+    Founding,
+}
+
+/// The end of a range whose start the text gave just before ("2016 till 2018").
+static RANGE_END_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b{YEAR}\s*(?:[-–—−]|\b(?:till|til|to|tot|bis|until|through|asti|and|och|og|en)\b)\s*(?:\d{{1,2}}\.?\s*)?(?:\p{{L}}+\.?\s+)?$"
+    ))
+    .expect("valid range-end regex")
+});
+
+static BETWEEN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(?:between|mellan|mellem|mellom|tussen)\s+{YEAR}\s+(?:and|och|og|en)\s+{YEAR}\b"
+    ))
+    .expect("valid between regex")
+});
+
+static TARGET_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:by|before|till|innan|innen|inden|senest|senast|vuoteen|agenda|fram till|frem til|uiterlijk|tegen|target|mål(?:et)?|goal|ambition|doel|tavoite(?:ena)?|next|nästa|neste|næste|seuraava|volgende)\b[^.!?\n]{0,25}$")
+        .expect("valid target regex")
+});
+static TARGET_AFTER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:mennessä|asti)\b").expect("valid target regex"));
+/// Words that put a whole sentence in the future or make it a goal.
+static GOAL_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:mål|målet|målsetting|målsättning|goal|target|aims?|tavoit\w*|doel\w*|wil|wants|vill|will|ambitio\w*|forpliktet|committed|skal|ska|kommer att|tullaan|expected|forventes|förväntas|odotetaan|verwacht|planned|planlagt|planeras|suunnitellaan|käynnistetään|gaan|holdes|hålls|pidetään)\b")
+        .expect("valid goal regex")
+});
+static CITATION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:\b(?:rapport\w*|report\w*|raport\w*|studie\w*|study|undersøkelse|undersökning|tutkimu\w*|onderzoek|lag|lov|law|act|wet|forskrift\w*|konvention\w*|convention|akkoord\w*|accord|published|publicerades|publisert|udgivet|julkaistiin|gepubliceerd|enligt|according|mukaan|volgens|ifølge|skjerpet|vedtatt|antogs|vedtaget)\b[^.!?\n]{0,30}|\(\p{L}[^()\n]{0,40})$")
+        .expect("valid citation regex")
+});
+static CITATION_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:\)|[\s:]*(?:raportin|rapport|report|tutkimuksen|mukaan))")
+        .expect("valid citation regex")
+});
+static FOUNDING_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:grundades|grundad|grundlagt|grundlagd|grunnlagt|stiftet|stiftades|founded|set up|established|perustettiin|perustettu|opgericht|startte|started|startede|startet|siden|sedan|since|sinds|alkaen|etablert|etablerades|oprettet)\b[^.!?\n]{0,25}$")
+        .expect("valid founding regex")
+});
+/// Lines that are a page's furniture rather than its content: dates of publication,
+/// copyright, sources and credits.
+static FOOTER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:©|\(c\)|copyright|all rights reserved|^\s*(?:publicerad|publicerat|publisert|offentliggjort|udgivet|julkaistu|gepubliceerd|posted|published|senast uppdaterad|sist oppdatert|last updated|opdateret|päivitetty|bijgewerkt|kilde|källa|source|bron|lähde|text|tekst|foto|photo|kuva|kontakt|contact|yhteystiedot)\b|\bsidan publicerades\b)")
+        .expect("valid footer regex")
+});
+/// The opening of a boilerplate "about us" paragraph.
+static ABOUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:om oss|om os|om labbet|om laben|about us|about the (?:lab|unit|team)|over ons|over het lab|tietoa meistä|meistä)\b\s*[:.\-–]")
+        .expect("valid about regex")
+});
+
+/// Whether `line` is a footer line: publication date, copyright, source or credit.
+pub fn is_footer_line(line: &str) -> bool {
+    FOOTER_LINE.is_match(line)
+}
+
+/// Whether `line` is a boilerplate "about us" line.
+pub fn is_about_line(line: &str) -> bool {
+    ABOUT_LINE.is_match(line)
+}
+
+/// The lines of `text` that speak of the page's work: without footer lines, "about us"
+/// lines, and a short last line (a signature like "Nordens välfärdscenter, 2023").
+pub fn content_lines(text: &str) -> Vec<&str> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let n = lines.len();
+    lines
+        .into_iter()
+        .enumerate()
+        .filter(|(i, line)| {
+            let signature = n >= 4 && *i == n - 1 && line.split_whitespace().count() <= 8;
+            !signature && !is_footer_line(line) && !is_about_line(line)
+        })
+        .map(|(_, line)| line)
+        .collect()
+}
+
+/// The sentences of `text`: lines, split after `.`, `!` and `?` that end a sentence.
+pub fn sentences(text: &str) -> Vec<&str> {
+    text.lines()
+        .flat_map(|line| {
+            line.split_inclusive(". ")
+                .flat_map(|s| s.split_inclusive(['!', '?']))
+        })
+        .filter(|s| !s.trim().is_empty())
+        .collect()
+}
+
+/// The role of the year at `start..end` of `sentence`.
+pub fn year_role(sentence: &str, start: usize, end: usize) -> YearRole {
+    let before = &sentence[..start];
+    let after = &sentence[end..];
+    if RANGE_END_BEFORE.is_match(before) {
+        // The end of a range takes the role of its start ("från 2016 till 2018").
+        let start_year = YEAR_RE.find_iter(before).last();
+        return start_year.map_or(YearRole::Work, |m| year_role(sentence, m.start(), m.end()));
+    }
+    if FOUNDING_BEFORE.is_match(before) {
+        YearRole::Founding
+    } else if CITATION_BEFORE.is_match(before) || CITATION_AFTER.is_match(after) {
+        YearRole::Citation
+    } else if TARGET_BEFORE.is_match(before)
+        || TARGET_AFTER.is_match(after)
+        || GOAL_SENTENCE.is_match(sentence)
+    {
+        YearRole::Target
+    } else {
+        YearRole::Work
+    }
+}
+
+/// The years of the work `text` reports on, ascending: [`years`] of its content lines
+/// ([`content_lines`]), keeping only mentions whose [`year_role`] is the work's. A range
+/// ("2016–2018", "between 2015 and 2025") counts when its first year is the work's.
+pub fn work_years(text: &str) -> Vec<u16> {
+    let mut found = BTreeSet::new();
+    for line in content_lines(text) {
+        for sentence in line.split_inclusive(['.', '!', '?']) {
+            let mut kept = String::new();
+            let mut last = 0;
+            for m in YEAR_RE.find_iter(sentence) {
+                if year_role(sentence, m.start(), m.end()) == YearRole::Work {
+                    continue;
+                }
+                kept.push_str(&sentence[last..m.start()]);
+                kept.push_str("####");
+                last = m.end();
+            }
+            kept.push_str(&sentence[last..]);
+            found.extend(years(&kept));
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// The month number of a month name in any supported language (full or abbreviated).
@@ -153,6 +305,24 @@ pub fn weekday_date(text: &str, years: &[u16]) -> Option<String> {
         })
 }
 
+/// Finnish case endings a place name may carry (genitive, inessive, elative, adessive, …).
+const FINNISH_CASE_ENDINGS: &[&str] = &[
+    "n", "ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä", "lle", "an", "en", "in", "on",
+    "un", "hin", "na", "nä", "ksi",
+];
+
+/// How much a place named in the title counts.
+pub const TITLE_WEIGHT: f32 = 3.0;
+/// How much a place named in the opening paragraph counts.
+pub const OPENING_WEIGHT: f32 = 2.0;
+/// How much a place named in a footer, source or "about us" line counts.
+pub const FOOTER_WEIGHT: f32 = 0.5;
+/// How many characters of the body (after the title) are its opening.
+const OPENING_CHARS: usize = 300;
+/// A second country with at least this share of the first's weight makes a page about
+/// several countries.
+pub const SEVERAL_RATIO: f32 = 0.5;
+
 /// Finds names of places and organisations in a text, to infer its country and organisation.
 pub struct NameMatcher {
     entries: Vec<NameEntry>,
@@ -230,31 +400,54 @@ impl NameMatcher {
         }
     }
 
-    /// The country and organisation of `text` in language `lang`. Each name found counts one
-    /// vote for its country; the language's home country gets half a vote, which breaks ties
-    /// and decides when nothing is named.
+    /// The country and organisation of `text` (its first line the title) in language
+    /// `lang`. Each name found is a vote for its country, weighed by where it stands: the
+    /// title counts [`TITLE_WEIGHT`], the opening [`OPENING_WEIGHT`], the body 1, a footer,
+    /// source or "about us" line [`FOOTER_WEIGHT`]. The country with most weight wins
+    /// unless another has at least [`SEVERAL_RATIO`] of it: a page about several countries
+    /// gets none, as does a page that names none (the language alone decides nothing:
+    /// a Swedish method note is not about Sweden).
     pub fn names(&self, text: &str, lang: Lang) -> Names {
-        let words = words_of(text);
         let mut votes: HashMap<&str, f32> = HashMap::new();
         let mut organisations: Vec<(&str, usize, usize)> = Vec::new(); // name, count, first
-        for i in 0..words.len() {
-            for entry in self.matches_at(&words, i) {
-                *votes.entry(entry.country.as_str()).or_default() += 1.0;
-                if let Some(name) = &entry.organisation {
-                    match organisations.iter_mut().find(|(n, _, _)| n == name) {
-                        Some(found) => found.1 += 1,
-                        None => organisations.push((name, 1, i)),
+        let mut offset = 0usize; // characters before the line
+        let mut word_base = 0usize;
+        for (n, line) in text.lines().enumerate() {
+            let weight = if n == 0 {
+                TITLE_WEIGHT
+            } else if is_footer_line(line) || is_about_line(line) {
+                FOOTER_WEIGHT
+            } else if offset < OPENING_CHARS {
+                OPENING_WEIGHT
+            } else {
+                1.0
+            };
+            let words = words_of(line);
+            for i in 0..words.len() {
+                for entry in self.matches_at(&words, i, lang == Lang::Fi) {
+                    *votes.entry(entry.country.as_str()).or_default() += weight;
+                    if let Some(name) = &entry.organisation {
+                        match organisations.iter_mut().find(|(o, _, _)| o == name) {
+                            Some(found) => found.1 += 1,
+                            None => organisations.push((name, 1, word_base + i)),
+                        }
                     }
                 }
             }
+            if n > 0 {
+                offset += line.chars().count() + 1;
+            }
+            word_base += words.len();
         }
-        if let Some(home) = lang.home_country() {
-            *votes.entry(home).or_default() += 0.5;
-        }
-        let country = votes
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
-            .map(|(code, _)| code.to_string());
+        let mut ranked: Vec<(&str, f32)> = votes.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let country = match ranked.as_slice() {
+            [] => None,
+            [(top, _)] => Some(top.to_string()),
+            [(top, first), (_, second), ..] => {
+                (*second < first * SEVERAL_RATIO).then(|| top.to_string())
+            }
+        };
         organisations.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
         Names {
             country,
@@ -264,25 +457,45 @@ impl NameMatcher {
 
     /// The entries whose words start at `words[i]`. The last word of a name may carry a
     /// genitive `s` ("Värmlands", "Allmännyttans").
-    fn matches_at(&self, words: &[&str], i: usize) -> Vec<&NameEntry> {
+    fn matches_at(&self, words: &[&str], i: usize, finnish: bool) -> Vec<&NameEntry> {
         let word = words[i];
         let genitive = word
             .strip_suffix('s')
             .filter(|w| w.chars().count() >= 3)
             .and_then(|w| self.by_first_word.get(w));
         let exact = self.by_first_word.get(word);
+        // Finnish inflects names by case endings: "Espoon", "Espoossa", "Vantaalla".
+        let inflected = if finnish {
+            FINNISH_CASE_ENDINGS
+                .iter()
+                .filter_map(|ending| word.strip_suffix(ending))
+                .filter(|w| w.chars().count() >= 4)
+                .filter_map(|w| self.by_first_word.get(w))
+                .flatten()
+                .filter(|idx| self.entries[**idx].words.len() == 1)
+                .copied()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut found: Vec<&NameEntry> = Vec::new();
-        for &idx in exact.into_iter().chain(genitive).flatten() {
+        for &idx in exact
+            .into_iter()
+            .chain(genitive)
+            .flatten()
+            .chain(&inflected)
+        {
             let entry = &self.entries[idx];
             let n = entry.words.len();
             if i + n > words.len() || found.iter().any(|e| std::ptr::eq(*e, entry)) {
                 continue;
             }
-            let matched = entry.words.iter().enumerate().all(|(k, name_word)| {
-                let word = words[i + k];
-                word == name_word
-                    || (k == n - 1 && word.strip_suffix('s') == Some(name_word.as_str()))
-            });
+            let matched = inflected.contains(&idx)
+                || entry.words.iter().enumerate().all(|(k, name_word)| {
+                    let word = words[i + k];
+                    word == name_word
+                        || (k == n - 1 && word.strip_suffix('s') == Some(name_word.as_str()))
+                });
             if matched {
                 found.push(entry);
             }
@@ -405,22 +618,47 @@ mod tests {
     }
 
     #[test]
-    fn country_falls_back_to_the_language() {
+    fn no_place_named_means_no_country_whatever_the_language() {
+        assert_eq!(names("Vi testade nya idéer.", Lang::Sv).country, None);
+        assert_eq!(names("Hyvä kokeilu.", Lang::Fi).country, None);
+        assert_eq!(names("Nothing named here.", Lang::En).country, None);
+    }
+
+    #[test]
+    fn several_countries_make_no_country_and_the_title_outweighs_a_passing_mention() {
         assert_eq!(
-            names("Vi testade nya idéer.", Lang::Sv).country.as_deref(),
+            names(
+                "Pendlere over Øresund\nDanmark og Sverige, København og Malmø.",
+                Lang::Da
+            )
+            .country,
+            None
+        );
+        assert_eq!(
+            names(
+                "Bygglov i Norrköping\nNorrköping ville förstå. Norrköping testade.\n\n\n\nEtt besök i Oslo.",
+                Lang::Sv
+            )
+            .country
+            .as_deref(),
             Some("SE")
         );
+        // Finnish case endings on place names.
         assert_eq!(
-            names("Hyvä kokeilu.", Lang::Fi).country.as_deref(),
+            names("Espoossa kehitettiin kirjastoa", Lang::Fi)
+                .country
+                .as_deref(),
             Some("FI")
         );
-        assert_eq!(names("Nothing named here.", Lang::En).country, None);
     }
 
     fn methods(lang: Lang, text: &str) -> Vec<String> {
         let mut analyzers = Analyzers::default();
         let matcher = TermMatcher::new(&Vocabulary::embedded().methods, &mut analyzers);
-        matcher.matches(lang, &analyzers.tokens(lang, text))
+        matcher
+            .tag(lang, &analyzers.tokens(lang, text), text)
+            .into_keys()
+            .collect()
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod isolate;
 pub mod meta;
 pub mod read;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -251,28 +251,51 @@ impl Enricher {
             .unwrap_or_else(|| lang::detect(&full_text));
         let tokens = self.analyzers.tokens(lang, &full_text);
         let names = self.names.names(&full_text, lang);
-        let mut years = meta.years.unwrap_or_else(|| enrich::years(&full_text));
-        let published = meta
-            .published
-            .or(doc.published)
-            .or_else(|| enrich::published(&full_text))
-            .or_else(|| enrich::weekday_date(&full_text, &years));
-        // The year of the publication date (given, or fixed by a weekday) is a year the text
-        // is about.
-        if let Some(year) = published.as_deref().and_then(|p| p[..4].parse().ok()) {
+        // Years of the work only: publication dates, footers, citations, targets and
+        // founding years are left out (`enrich::year_role`).
+        let mut years = meta.years.unwrap_or_else(|| enrich::work_years(&full_text));
+        // A dated diary entry's date is the day of its work; a page's own dateline is its
+        // publication date, kept in `published` only.
+        if let Some(year) = doc.published.as_deref().and_then(|p| p[..4].parse().ok()) {
             if enrich::YEARS.contains(&year) && !years.contains(&year) {
                 years.push(year);
                 years.sort_unstable();
             }
         }
+        let dated = meta
+            .published
+            .or(doc.published)
+            .or_else(|| enrich::published(&full_text));
+        // A weekday dateline without a year ("Onsdag 7. oktober gjennomførte …") dates the
+        // day of the work it reports, so its year is the work's too.
+        let weekday = dated
+            .is_none()
+            .then(|| enrich::weekday_date(&full_text, &years))
+            .flatten();
+        if let Some(year) = weekday.as_deref().and_then(|p| p[..4].parse().ok()) {
+            if enrich::YEARS.contains(&year) && !years.contains(&year) {
+                years.push(year);
+                years.sort_unstable();
+            }
+        }
+        let published = dated.or(weekday);
+        // Methods are tagged from the page's content, not from its "about us" and footer
+        // lines, each with the words that triggered it.
+        let (methods, method_evidence) = match meta.methods {
+            Some(declared) => (declared, Default::default()),
+            None => {
+                let content = enrich::content_lines(&full_text).join("\n");
+                let evidence = self.tag_methods(lang, &content);
+                (evidence.keys().cloned().collect(), evidence)
+            }
+        };
         Record {
             id: doc.id,
             file_id: file.file_id(),
             source: file.relative.clone(),
             content_hash: content_hash.to_string(),
-            methods: meta
-                .methods
-                .unwrap_or_else(|| self.methods.matches(lang, &tokens)),
+            methods,
+            method_evidence,
             concepts: self.concepts.matches(lang, &tokens),
             years,
             published,
@@ -286,9 +309,46 @@ impl Enricher {
     }
 }
 
+/// A sentence that names this many methods or more in general terms is a list ("methods
+/// such as service design, design thinking and co-creation"): it names methods, it does not
+/// report using them.
+const LIST_METHODS: usize = 3;
+
+/// Words that make a sentence of many methods a general list ([`LIST_METHODS`]), unless it
+/// also says they were used.
+static LIST_CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(?:such as|like|for example|e\.g\.|most common|popular|zoals|bijvoorbeeld|såsom|till exempel|t\.ex\.|som fx|for eksempel|f\.eks\.|kuten|esimerkiksi)\b")
+        .expect("valid list regex")
+});
+static USE_CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(?:ingezet|gebruik gemaakt|gebruikten|we used|were used|användes|använde vi|brukte|ble brukt|brugte|blev brugt|käytettiin|käytimme)\b")
+        .expect("valid use regex")
+});
+
+impl Enricher {
+    /// The methods of `content` with their evidence, sentence by sentence: a method named
+    /// only in lists ([`LIST_METHODS`]) is left out.
+    fn tag_methods(&mut self, lang: Lang, content: &str) -> BTreeMap<String, String> {
+        let mut used = BTreeMap::new();
+        let mut listed = BTreeMap::new();
+        for sentence in enrich::sentences(content) {
+            let tokens = self.analyzers.tokens(lang, sentence);
+            let found = self.methods.tag(lang, &tokens, sentence);
+            let list = found.len() >= LIST_METHODS
+                && LIST_CUE.is_match(sentence)
+                && !USE_CUE.is_match(sentence);
+            let target = if list { &mut listed } else { &mut used };
+            for (slug, evidence) in found {
+                target.entry(slug).or_insert(evidence);
+            }
+        }
+        used
+    }
+}
+
 /// Bumped when extraction, cleaning or analysis code changes, so the next ingest re-indexes
 /// every file. (Data the pipeline reads, like vocabularies, is hashed into the key instead.)
-const PIPELINE_VERSION: &str = "labsearch-pipeline-3";
+const PIPELINE_VERSION: &str = "labsearch-pipeline-4";
 
 /// Brings `index` up to date with the files under `data_dir`: new and changed files are
 /// (re-)indexed, deleted files removed, unchanged files skipped.
@@ -682,6 +742,15 @@ fn documents(
                     meta: entry_meta,
                 },
             ));
+        }
+    }
+    // A diary entry that names no place is about the place of its page: when the page's
+    // entries name exactly one country, the silent entries take it.
+    let countries: BTreeSet<String> = records.iter().filter_map(|r| r.country.clone()).collect();
+    if splittable && records.len() > 1 && countries.len() == 1 {
+        let country = countries.into_iter().next();
+        for record in records.iter_mut().filter(|r| r.country.is_none()) {
+            record.country = country.clone();
         }
     }
     if records.is_empty() {
