@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use tantivy::tokenizer::{
     LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream,
@@ -546,9 +546,9 @@ enum FormKind {
 /// [`MIN_STEM_CHARS`]), all at the token's position, the first replacing the token.
 ///
 /// Words repeat (Zipf), and splitting and stemming one costs dozens of lookups, so the forms
-/// of each word are remembered per thread ([`FORMS`]): ingest threads never wait on each
-/// other, and the forms are a pure function of the word, the language and the compiled-in
-/// lexicon.
+/// of each word are remembered ([`FORMS`]: shared by all threads, sharded so they rarely wait
+/// on each other, bounded in all so memory does not grow with the number of threads); the
+/// forms are a pure function of the word, the language and the compiled-in lexicon.
 #[derive(Clone)]
 struct Forms {
     lang: Lang,
@@ -582,14 +582,36 @@ impl Forms {
     }
 }
 
-thread_local! {
-    /// Forms already computed on this thread, per analyzer slot ([`Forms::slot`]), by word.
-    static FORMS: std::cell::RefCell<Vec<FxHashMap<String, Box<[String]>>>> =
-        std::cell::RefCell::new(vec![FxHashMap::default(); Lang::ALL.len() * 2]);
+/// One shard of the memory of forms: per analyzer slot ([`Forms::slot`]), word → forms.
+struct FormsShard {
+    by_slot: Vec<FxHashMap<String, Box<[String]>>>,
+    entries: usize,
 }
 
-/// Words remembered per analyzer and thread before that memory starts afresh.
-const MAX_CACHED_FORMS: usize = 100_000;
+/// Shards of the memory of forms, chosen by the word's hash, so threads rarely meet on a lock.
+const FORM_SHARDS: usize = 64;
+/// Words one shard remembers (all analyzers together) before it starts afresh: the whole
+/// memory is bounded (about 500,000 words, some 50 MB) however many threads analyse.
+const MAX_FORMS_PER_SHARD: usize = 8192;
+
+/// Forms already computed, shared by every thread.
+static FORMS: LazyLock<Vec<Mutex<FormsShard>>> = LazyLock::new(|| {
+    (0..FORM_SHARDS)
+        .map(|_| {
+            Mutex::new(FormsShard {
+                by_slot: vec![FxHashMap::default(); Lang::ALL.len() * 2],
+                entries: 0,
+            })
+        })
+        .collect()
+});
+
+/// The shard that remembers `word`.
+fn forms_shard(word: &str) -> &'static Mutex<FormsShard> {
+    use std::hash::BuildHasher;
+    let hash = rustc_hash::FxBuildHasher.hash_one(word);
+    &FORMS[(hash as usize) % FORM_SHARDS]
+}
 
 impl TokenFilter for Forms {
     type Tokenizer<T: Tokenizer> = FormsFilter<T>;
@@ -648,16 +670,8 @@ impl<T: TokenStream> TokenStream for FormsStream<'_, T> {
         let token = self.tail.token();
         let (forms, stemmer, slot, pending) =
             (self.forms, self.stemmer, self.slot, &mut *self.pending);
-        FORMS.with(|memory| {
-            let mut memory = memory.borrow_mut();
-            let known = &mut memory[slot];
-            if !known.contains_key(token.text.as_str()) {
-                if known.len() >= MAX_CACHED_FORMS {
-                    known.clear();
-                }
-                known.insert(token.text.clone(), forms.compute(stemmer, &token.text));
-            }
-            for form in known[token.text.as_str()].iter().rev() {
+        let push = |pending: &mut Vec<Token>, known: &[String]| {
+            for form in known.iter().rev() {
                 pending.push(Token {
                     offset_from: token.offset_from,
                     offset_to: token.offset_to,
@@ -666,7 +680,27 @@ impl<T: TokenStream> TokenStream for FormsStream<'_, T> {
                     position_length: token.position_length,
                 });
             }
-        });
+        };
+        let shard = forms_shard(&token.text);
+        let lock = || shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(known) = lock().by_slot[slot].get(token.text.as_str()) {
+            push(pending, known);
+            return true;
+        }
+        // Computed outside the lock; two threads may both compute a new word once.
+        let computed = forms.compute(stemmer, &token.text);
+        push(pending, &computed);
+        let mut memory = lock();
+        if memory.entries >= MAX_FORMS_PER_SHARD {
+            memory.by_slot.iter_mut().for_each(FxHashMap::clear);
+            memory.entries = 0;
+        }
+        if memory.by_slot[slot]
+            .insert(token.text.clone(), computed)
+            .is_none()
+        {
+            memory.entries += 1;
+        }
         true
     }
 
