@@ -153,3 +153,17 @@ fn a_compound_fallback_finds_words_by_prefix_and_suffix_without_a_dictionary_sca
     assert_eq!(response.hits[0].source, "a.txt");
     assert!(response.work.expanded >= 1, "{:?}", response.work);
 }
+
+#[test]
+fn a_search_past_its_deadline_stops_with_a_timeout() {
+    use labsearch::search::SearchError;
+    let data = corpus(&[("a.txt", "Verkstad\n\nEn workshop om tjänstedesign i Malmö.")]);
+    let (_dir, index) = index_of(data.path());
+    let engine = Engine::new(index, &Vocabulary::embedded());
+    let mut request = SearchRequest::from_params([("q", "workshop")]).expect("valid");
+    request.deadline = Some(std::time::Instant::now());
+    assert!(matches!(engine.search(&request), Err(SearchError::Timeout)));
+    // With time left it answers.
+    request.deadline = Some(std::time::Instant::now() + std::time::Duration::from_secs(60));
+    assert_eq!(engine.search(&request).expect("in time").total, 1);
+}

@@ -162,7 +162,14 @@ impl From<ParamError> for ApiError {
 
 impl From<SearchError> for ApiError {
     fn from(err: SearchError) -> Self {
-        ApiError::Internal(err.to_string())
+        match err {
+            SearchError::Timeout => ApiError::Unavailable {
+                code: "timeout",
+                message: "the search took too long and was stopped".to_string(),
+                retry_after: None,
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

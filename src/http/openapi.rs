@@ -111,6 +111,7 @@ pub mod examples {
             "country": "NO", "years": [2019], "methods": ["service-design"],
             "source": "004_44a1b2c1af52ecf0.txt", "published": null,
             "url": "https://example.org/baerum", "organisation": "Bærum kommune",
+            "method_evidence": {"service-design": "brukt tjenestedesign"},
             "body": "Bærum kommune har brukt tjenestedesign …"
         })
     }

@@ -573,7 +573,8 @@ pub(crate) async fn search_page(
     let ui = Ui::choose(query.ui.map(Ui::code), accept_language(&headers));
     let mut view = base_view(&query, ui);
     let (status, hits) = match query.request() {
-        Ok(request) => {
+        Ok(mut request) => {
+            request.deadline = Some(std::time::Instant::now() + state.limits.deadline);
             let engine = state.engine.clone();
             let response = state.limits.run(move || engine.search(&request)).await??;
             let total = response.total;

@@ -143,7 +143,9 @@ pub(crate) async fn search(
         .into_owned()
         .collect();
     limits::check_nesting(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let request = SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let mut request =
+        SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    request.deadline = Some(std::time::Instant::now() + state.limits.deadline);
     let engine = Arc::clone(&state.engine);
     let response = state.limits.run(move || engine.search(&request)).await??;
     let hits = SearchHits(response.total);

@@ -682,7 +682,11 @@ impl<T: TokenStream> TokenStream for FormsStream<'_, T> {
             }
         };
         let shard = forms_shard(&token.text);
-        let lock = || shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let lock = || {
+            shard
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
         if let Some(known) = lock().by_slot[slot].get(token.text.as_str()) {
             push(pending, known);
             return true;

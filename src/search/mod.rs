@@ -84,6 +84,9 @@ pub enum SearchError {
     /// The index failed.
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// The search ran past its request's deadline and stopped.
+    #[error("the search ran past its deadline")]
+    Timeout,
 }
 
 impl From<tantivy::TantivyError> for SearchError {
@@ -171,6 +174,12 @@ fn has_term(searcher: &Searcher, address: DocAddress, field: Field, value: &str)
 impl SearchEngine for Engine {
     fn search(&self, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
         let started = Instant::now();
+        // The work stops at the next step once nobody waits for it any more.
+        let in_time = || match request.deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(SearchError::Timeout),
+            _ => Ok(()),
+        };
+        in_time()?;
         let index = &self.index;
         let searcher = index.reader().searcher();
         let built = query::build(index, &self.context, &searcher, &request.query);
@@ -197,7 +206,9 @@ impl SearchEngine for Engine {
             request.limit,
             request.offset,
         );
+        in_time()?;
         let top = searcher.search(query, &ranking)?;
+        in_time()?;
         let counting = FacetedCollector::new(filters, self.facets.clone(), Count);
         let (_, counts) = searcher.search(query, &counting)?;
 
@@ -205,6 +216,7 @@ impl SearchEngine for Engine {
             Snippets::new(&searcher, built.as_ref().map(|b| &*b.query), index.fields());
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
+            in_time()?;
             let doc: TantivyDocument = searcher.doc(address)?;
             let record = index.record_of(&doc);
             let extract = snippets.extract(record.lang, &record.title, &record.body)?;

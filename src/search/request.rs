@@ -35,6 +35,9 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Hits to skip, 0..=[`MAX_OFFSET`].
     pub offset: usize,
+    /// When set, the engine gives up at its next step after this instant
+    /// ([`crate::search::SearchError::Timeout`]): a request nobody waits for stops working.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for SearchRequest {
@@ -47,6 +50,7 @@ impl Default for SearchRequest {
             langs: Vec::new(),
             limit: DEFAULT_LIMIT,
             offset: 0,
+            deadline: None,
         }
     }
 }
