@@ -162,9 +162,7 @@ async fn the_search_page_works_in_a_real_browser() {
     );
     let base = format!("http://{}", server.addr);
     let driver = start_driver();
-    let _ = std::fs::remove_file(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/issue14-browser-figures.txt"),
-    );
+    let _ = std::fs::remove_file(figures_path());
 
     let js = session(&driver, "js", true).await;
     with_javascript(&js, &base).await;
@@ -427,10 +425,21 @@ async fn without_javascript(client: &Client, base: &str) {
     assert!(after < before, "{before} -> {after}");
 }
 
+/// Where the figures go: `issue14-browser-figures.txt` in the target directory.
+fn figures_path() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("issue14-browser-figures.txt")
+}
+
 /// Reports a measured figure on stderr and in `target/issue14-browser-figures.txt`.
 fn figure(line: String) {
     eprintln!("{line}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/issue14-browser-figures.txt");
+    let path = figures_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("target directory");
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
