@@ -475,11 +475,7 @@ impl FilteredTopSegment {
                 self.heap.push(std::cmp::Reverse(ranked));
             }
         }
-        if self.heap.len() < self.k {
-            Score::MIN
-        } else {
-            self.heap.peek().map_or(Score::MIN, |worst| worst.0.score)
-        }
+        self.offer_threshold()
     }
 }
 
