@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use crate::index::LabIndex;
+use crate::engine::Store;
 use crate::pipeline::{self, IngestOptions, IngestReport, Progress};
 
 /// The state of one run.
@@ -88,7 +88,7 @@ pub struct Jobs {
 }
 
 struct Shared {
-    index: LabIndex,
+    index: Arc<dyn Store>,
     data_dir: PathBuf,
     options: IngestOptions,
     state: Mutex<State>,
@@ -105,10 +105,10 @@ struct State {
 
 impl Jobs {
     /// Jobs that ingest `data_dir` into `index` with `options`.
-    pub fn new(index: LabIndex, data_dir: PathBuf, options: IngestOptions) -> Jobs {
+    pub fn new(index: impl Store + 'static, data_dir: PathBuf, options: IngestOptions) -> Jobs {
         Jobs {
             shared: Arc::new(Shared {
-                index,
+                index: Arc::new(index),
                 data_dir,
                 options,
                 state: Mutex::new(State::default()),
@@ -219,7 +219,7 @@ impl Shared {
         let mut progress = JobProgress { shared: self };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             pipeline::ingest_with_progress(
-                &self.index,
+                &*self.index,
                 &self.data_dir,
                 &self.options,
                 &mut progress,
@@ -292,6 +292,7 @@ impl Progress for JobProgress<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::LabIndex;
 
     #[test]
     fn one_run_at_a_time_and_the_last_one_is_reported() {

@@ -296,3 +296,17 @@ fn lock_error(err: TantivyError, dir: &Path) -> IndexError {
         other => IndexError::Tantivy(other),
     }
 }
+
+impl crate::engine::Store for LabIndex {
+    fn sink(&self) -> Result<Box<dyn crate::engine::Sink + '_>, IndexError> {
+        Ok(Box::new(self.writer()?))
+    }
+
+    fn file_hashes(&self) -> Result<HashMap<String, String>, IndexError> {
+        LabIndex::file_hashes(self)
+    }
+
+    fn num_documents(&self) -> u64 {
+        LabIndex::num_documents(self)
+    }
+}

@@ -1,9 +1,10 @@
 //! Writing records: one file's records replace whatever that file had before, and nothing is
-//! visible until [`LabWriter::commit`], which tantivy makes atomic.
+//! visible until [`Sink::commit`], which tantivy makes atomic.
 
 use tantivy::schema::TantivyDocument;
 use tantivy::{IndexReader, IndexWriter, Term};
 
+use crate::engine::Sink;
 use crate::index::{Fields, IndexError};
 use crate::record::Record;
 
@@ -26,35 +27,36 @@ impl LabWriter {
             reader,
         }
     }
+}
 
-    /// Replaces every document of `file_id` with `records`.
-    pub fn replace_file(&mut self, file_id: &str, records: &[Record]) -> Result<(), IndexError> {
-        self.delete_file(file_id);
+impl Sink for LabWriter {
+    fn replace_file(&mut self, file_id: &str, records: &[Record]) -> Result<(), IndexError> {
+        self.delete_file(file_id)?;
         for record in records {
             self.writer.add_document(self.to_document(record))?;
         }
         Ok(())
     }
 
-    /// Deletes every document of `file_id`.
-    pub fn delete_file(&mut self, file_id: &str) {
+    fn delete_file(&mut self, file_id: &str) -> Result<(), IndexError> {
         self.writer
             .delete_term(Term::from_field_text(self.fields.file_id, file_id));
+        Ok(())
     }
 
-    /// Deletes every document.
-    pub fn delete_all(&mut self) -> Result<(), IndexError> {
+    fn delete_all(&mut self) -> Result<(), IndexError> {
         self.writer.delete_all_documents()?;
         Ok(())
     }
 
-    /// Makes every change since the last commit durable and visible, atomically.
-    pub fn commit(&mut self) -> Result<(), IndexError> {
+    fn commit(&mut self) -> Result<(), IndexError> {
         self.writer.commit()?;
         self.reader.reload()?;
         Ok(())
     }
+}
 
+impl LabWriter {
     fn to_document(&self, record: &Record) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();

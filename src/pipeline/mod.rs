@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::analysis::Analyzers;
-use crate::index::{IndexError, LabIndex};
+use crate::engine::Store;
+use crate::index::IndexError;
 use crate::lang::{self, Lang};
 use crate::matching::TermMatcher;
 use crate::record::Record;
@@ -78,7 +79,7 @@ impl IngestError {
 /// Refuses to go on when the files under `data_dir` miss more than [`MASS_DELETE_SHARE`] of
 /// the files in `index` (unless `allow`). `ingest` checks this itself; call it before wiping
 /// an index for a rebuild.
-pub fn check_data_dir(index: &LabIndex, data_dir: &Path, allow: bool) -> Result<(), IngestError> {
+pub fn check_data_dir(index: &dyn Store, data_dir: &Path, allow: bool) -> Result<(), IngestError> {
     let walk = read::walk(data_dir).map_err(|source| IngestError::DataDir {
         path: data_dir.to_path_buf(),
         source,
@@ -353,7 +354,7 @@ const PIPELINE_VERSION: &str = "labsearch-pipeline-4";
 /// Brings `index` up to date with the files under `data_dir`: new and changed files are
 /// (re-)indexed, deleted files removed, unchanged files skipped.
 pub fn ingest(
-    index: &LabIndex,
+    index: &dyn Store,
     data_dir: &Path,
     options: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
@@ -368,14 +369,14 @@ pub fn ingest(
 /// next run sees the files of lost batches as changed and finishes the job. Deletions of
 /// vanished files go in the last commit.
 pub fn ingest_with_progress(
-    index: &LabIndex,
+    index: &dyn Store,
     data_dir: &Path,
     options: &IngestOptions,
     progress: &mut dyn Progress,
 ) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
     // The lock first: a second ingest is refused before it does any work.
-    let mut writer = index.writer()?;
+    let mut writer = index.sink()?;
     let vocabulary = Vocabulary::load(data_dir)?;
     let rules = Boilerplate::load(data_dir)?;
     let walk = read::walk(data_dir).map_err(|source| IngestError::DataDir {
@@ -502,7 +503,7 @@ pub fn ingest_with_progress(
                     Err(reason) => {
                         // A file that no longer yields text loses its old documents too.
                         if previous {
-                            writer.delete_file(&file_id);
+                            writer.delete_file(&file_id).map_err(IngestError::write)?;
                         }
                         fail(&mut report, file, reason);
                     }
@@ -526,7 +527,7 @@ pub fn ingest_with_progress(
     if !report.stopped {
         known.retain(|file_id, _| !seen.contains(file_id));
         for file_id in known.keys() {
-            writer.delete_file(file_id);
+            writer.delete_file(file_id).map_err(IngestError::write)?;
             report.deleted += 1;
             batch.dirty = true;
         }
