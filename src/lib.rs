@@ -15,6 +15,7 @@ pub mod index;
 pub mod jobs;
 pub mod lang;
 pub mod matching;
+pub mod opensearch;
 pub mod pipeline;
 pub mod record;
 pub mod search;

@@ -168,6 +168,14 @@ impl From<SearchError> for ApiError {
                 message: "the search took too long and was stopped".to_string(),
                 retry_after: None,
             },
+            SearchError::Unavailable(cause) => {
+                tracing::warn!(%cause, "search engine unavailable");
+                ApiError::Unavailable {
+                    code: "engine_unavailable",
+                    message: "the search engine cannot be reached; try again shortly".to_string(),
+                    retry_after: Some(5),
+                }
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -39,6 +39,9 @@ pub enum IndexError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The OpenSearch cluster failed or could not be reached.
+    #[error("{0}")]
+    Cluster(String),
     /// Any other tantivy failure.
     #[error("index error: {0}")]
     Tantivy(#[from] TantivyError),

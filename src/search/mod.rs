@@ -87,6 +87,9 @@ pub enum SearchError {
     /// The search ran past its request's deadline and stopped.
     #[error("the search ran past its deadline")]
     Timeout,
+    /// The engine cannot answer now (a search cluster down or unreachable).
+    #[error("the search engine is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<tantivy::TantivyError> for SearchError {
@@ -103,6 +106,13 @@ pub trait SearchEngine: Send + Sync + 'static {
     fn document(&self, id: &str) -> Result<Option<Record>, SearchError>;
     /// The number of searchable documents.
     fn num_documents(&self) -> u64;
+    /// Which engine answers, and the state of its cluster when it has one.
+    fn health(&self) -> EngineHealth {
+        EngineHealth {
+            engine: "tantivy",
+            cluster: None,
+        }
+    }
     /// Size figures for monitoring; a backend that cannot tell reports only its documents.
     fn stats(&self) -> EngineStats {
         EngineStats {
@@ -110,6 +120,16 @@ pub trait SearchEngine: Send + Sync + 'static {
             ..EngineStats::default()
         }
     }
+}
+
+/// What `GET /health` reports about the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineHealth {
+    /// `tantivy` or `opensearch`.
+    pub engine: &'static str,
+    /// The cluster's status (`green`, `yellow`, `red`, or why it cannot tell); none for an
+    /// embedded engine.
+    pub cluster: Option<String>,
 }
 
 /// What `GET /metrics` reports about the index.

@@ -1,0 +1,346 @@
+//! A [`SearchRequest`] as one OpenSearch request, and its answer as a [`SearchResponse`].
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::{mapping, record_of, OpenSearch};
+use crate::lang::Lang;
+use crate::search::facets::FacetCounts;
+use crate::search::query::{CONCEPT_SCORE, METHOD_SCORE};
+use crate::search::{Hit, SearchError, SearchRequest, SearchResponse};
+
+/// Weight of the title against 1 for the body, as in the embedded engine.
+const TITLE_BOOST: f32 = 2.0;
+/// Weight of labsearch's own terms (compound parts, folded forms) against the built-in
+/// analysis of the language fields.
+const OWN_TERMS_BOOST: f32 = 0.7;
+/// Values per facet returned.
+const FACET_SIZE: usize = 200;
+
+pub(super) fn search(
+    engine: &OpenSearch,
+    request: &SearchRequest,
+) -> Result<SearchResponse, SearchError> {
+    let started = Instant::now();
+    if request.deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(SearchError::Timeout);
+    }
+    let (query, tags) = text_query(engine, &request.query);
+    let filters = Filters::of(request);
+    let mut body = json!({
+        "from": request.offset,
+        "size": request.limit,
+        "track_total_hits": true,
+        "query": query,
+        "post_filter": filters.all_but(None),
+        "aggs": {
+            "country": facet(&filters, "country", "country"),
+            "lang": facet(&filters, "lang", "lang"),
+            "method": facet(&filters, "method", "methods"),
+            "year": facet(&filters, "year", "years"),
+        },
+        "highlight": {
+            "encoder": "html",
+            "pre_tags": ["<mark>"],
+            "post_tags": ["</mark>"],
+            "require_field_match": false,
+            "fields": {
+                "body_*": {"fragment_size": 220, "number_of_fragments": 1, "no_match_size": 220},
+                "title_*": {"number_of_fragments": 0},
+            },
+        },
+    });
+    if let Some(deadline) = request.deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        body["timeout"] = json!(format!("{}ms", left.as_millis().max(1)));
+    }
+    let answer = engine.call(
+        Method::POST,
+        &format!("{}/_search", engine.config.index),
+        Some(&body),
+        request.deadline,
+    )?;
+    if answer["timed_out"].as_bool() == Some(true) {
+        return Err(SearchError::Timeout);
+    }
+    let total = answer["hits"]["total"]["value"].as_u64().unwrap_or(0);
+    let hits = answer["hits"]["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|hit| hit_of(hit, &tags))
+        .collect();
+    let buckets = |name: &str| {
+        answer["aggregations"][name]["values"]["buckets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| {
+                let key = match &b["key"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Some((key, b["doc_count"].as_u64()?)).filter(|(_, n)| *n > 0)
+            })
+            .collect()
+    };
+    let facets = FacetCounts {
+        total,
+        country: buckets("country"),
+        year: buckets("year"),
+        method: buckets("method"),
+        lang: buckets("lang"),
+    };
+    Ok(SearchResponse {
+        request: request.clone(),
+        total,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        hits,
+        facets,
+        suggestions: Vec::new(),
+        work: Default::default(),
+    })
+}
+
+/// A method or concept the query names, in any language.
+enum Tag {
+    Method(String),
+    Concept(String),
+}
+
+/// The scored part: the text across the language fields (OpenSearch's analyzers), across
+/// labsearch's own terms, and bonuses for documents tagged with what the query names.
+fn text_query(engine: &OpenSearch, text: &str) -> (Value, Vec<Tag>) {
+    if text.trim().is_empty() {
+        return (json!({"match_all": {}}), Vec::new());
+    }
+    let fields: Vec<String> = Lang::ALL
+        .into_iter()
+        .flat_map(|lang| {
+            [
+                format!("{}^{TITLE_BOOST}", mapping::title_field(lang)),
+                mapping::body_field(lang),
+            ]
+        })
+        .collect();
+    let native = json!({"simple_query_string": {
+        "query": text,
+        "fields": fields,
+        "default_operator": "or",
+        "lenient": true,
+    }});
+    // Quoted phrases, +required and -excluded words keep their meaning: the native query
+    // then must match.
+    let strict = text.contains('"') || text.split_whitespace().any(|w| w.starts_with(['+', '-']));
+    let plain: String = text
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let mut own = BTreeSet::new();
+    let mut methods = BTreeSet::new();
+    let mut concepts = BTreeSet::new();
+    for lang in Lang::ALL {
+        own.extend(
+            engine
+                .own_terms(lang, &plain)
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        );
+        let tokens = engine.analyzers[crate::analysis::lang_index(lang)]
+            .0
+            .tokens(&plain);
+        methods.extend(engine.methods.matches_query(lang, &tokens));
+        concepts.extend(engine.concepts.matches_query(lang, &tokens));
+    }
+    let own: Vec<String> = own.into_iter().collect();
+    let own_query = own.join(" ");
+    let mut should = vec![
+        json!({"match": {mapping::TITLE_TERMS: {"query": own_query, "boost": TITLE_BOOST * OWN_TERMS_BOOST}}}),
+        json!({"match": {mapping::BODY_TERMS: {"query": own_query, "boost": OWN_TERMS_BOOST}}}),
+    ];
+    let mut tags = Vec::new();
+    for slug in methods {
+        should.push(json!({"constant_score": {"filter": {"term": {"methods": slug}}, "boost": METHOD_SCORE}}));
+        tags.push(Tag::Method(slug));
+    }
+    for slug in concepts {
+        should.push(json!({"constant_score": {"filter": {"term": {"concepts": slug}}, "boost": CONCEPT_SCORE}}));
+        tags.push(Tag::Concept(slug));
+    }
+    let query = if strict {
+        json!({"bool": {"must": [native], "should": should}})
+    } else {
+        should.insert(0, native);
+        json!({"bool": {"should": should, "minimum_should_match": 1}})
+    };
+    (query, tags)
+}
+
+/// The request's facet filters as OpenSearch clauses.
+struct Filters {
+    by_facet: Vec<(&'static str, Value)>,
+}
+
+impl Filters {
+    fn of(request: &SearchRequest) -> Filters {
+        let mut by_facet = Vec::new();
+        if !request.countries.is_empty() {
+            by_facet.push(("country", json!({"terms": {"country": request.countries}})));
+        }
+        if !request.langs.is_empty() {
+            let codes: Vec<&str> = request.langs.iter().map(|l| l.code()).collect();
+            by_facet.push(("lang", json!({"terms": {"lang": codes}})));
+        }
+        if !request.methods.is_empty() {
+            by_facet.push(("method", json!({"terms": {"methods": request.methods}})));
+        }
+        if let Some(years) = request.years {
+            let mut range = serde_json::Map::new();
+            if let Some(from) = years.from {
+                range.insert("gte".into(), json!(from));
+            }
+            if let Some(to) = years.to {
+                range.insert("lte".into(), json!(to));
+            }
+            by_facet.push(("year", json!({"range": {"years": range}})));
+        }
+        Filters { by_facet }
+    }
+
+    /// Every filter but the one of `facet`: a facet's counts ignore its own filter, so
+    /// ticking one country still shows the others' counts (disjunctive facets).
+    fn all_but(&self, facet: Option<&str>) -> Value {
+        let clauses: Vec<&Value> = self
+            .by_facet
+            .iter()
+            .filter(|(name, _)| Some(*name) != facet)
+            .map(|(_, clause)| clause)
+            .collect();
+        json!({"bool": {"filter": clauses}})
+    }
+}
+
+fn facet(filters: &Filters, name: &str, field: &str) -> Value {
+    json!({
+        "filter": filters.all_but(Some(name)),
+        "aggs": {"values": {"terms": {"field": field, "size": FACET_SIZE}}},
+    })
+}
+
+fn hit_of(hit: &Value, tags: &[Tag]) -> Hit {
+    let record = record_of(&hit["_source"]);
+    let highlight = &hit["highlight"];
+    let first = |prefix: &str| -> Option<String> {
+        highlight.as_object().and_then(|fields| {
+            fields
+                .iter()
+                .filter(|(name, _)| name.starts_with(prefix))
+                .find_map(|(_, v)| v[0].as_str().map(str::to_string))
+        })
+    };
+    let snippet = first("body_").unwrap_or_else(|| escape(&lead(&record.body)));
+    let mut matched: Vec<String> = marked(&snippet);
+    if let Some(title) = first("title_") {
+        for word in marked(&title) {
+            let reason = format!("title:{word}");
+            if !matched.contains(&reason) {
+                matched.push(reason);
+            }
+        }
+    }
+    for tag in tags {
+        let (carried, slug) = match tag {
+            Tag::Method(slug) => (record.methods.contains(slug), slug),
+            Tag::Concept(slug) => (record.concepts.contains(slug), slug),
+        };
+        if carried {
+            matched.push(format!("tag:{slug}"));
+        }
+    }
+    Hit {
+        snippet,
+        matched,
+        score: hit["_score"].as_f64().unwrap_or(1.0) as f32,
+        id: record.id,
+        title: record.title,
+        lang: record.lang,
+        country: record.country,
+        years: record.years,
+        methods: record.methods,
+        source: record.source,
+        published: record.published,
+        url: record.url,
+        organisation: record.organisation,
+    }
+}
+
+/// The words inside `<mark>` in a highlighted extract, lowercased, each once.
+fn marked(extract: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for part in extract.split("<mark>").skip(1) {
+        if let Some((word, _)) = part.split_once("</mark>") {
+            let word = unescape(word).to_lowercase();
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+    }
+    words
+}
+
+fn lead(body: &str) -> String {
+    body.chars().take(220).collect()
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marked_words_are_read_back_unescaped() {
+        assert_eq!(
+            marked("a <mark>Bærum</mark> and <mark>R&amp;D</mark>, <mark>bærum</mark>"),
+            ["bærum", "r&d"]
+        );
+    }
+
+    #[test]
+    fn each_facet_ignores_only_its_own_filter() {
+        let mut request = SearchRequest::default();
+        request.countries = vec!["SE".into()];
+        request.methods = vec!["workshops".into()];
+        let filters = Filters::of(&request);
+        let country = filters.all_but(Some("country")).to_string();
+        assert!(!country.contains("\"SE\"") && country.contains("workshops"));
+        let all = filters.all_but(None).to_string();
+        assert!(all.contains("\"SE\"") && all.contains("workshops"));
+    }
+}
