@@ -324,3 +324,72 @@ async fn ingest_status_lists_failed_paths_only_for_the_token_and_at_most_100() {
     assert_eq!(errors.len(), 100);
     assert_eq!(errors[0]["source"], "bad-000.txt");
 }
+
+/// Query texts that nest deeper than the query parser may recurse are refused by the search
+/// core itself, whoever the caller (the CLI's `eval`, a library user), quickly and without
+/// overflowing the stack: this runs on a test thread's 2 MiB stack. Prints one line per input
+/// (`--nocapture`): name, outcome, milliseconds.
+#[test]
+fn the_search_core_refuses_queries_nested_deeper_than_its_bound() {
+    use labsearch::index::{LabIndex, Profile};
+    use labsearch::pipeline::{self, IngestOptions};
+    let data = common::corpus(&[(
+        "a.txt",
+        "Kundresan\n\nVi testade kundresan i en workshop med invånare.",
+    )]);
+    let deep = 100_000;
+    let hostile: Vec<(&str, String)> = vec![
+        (
+            "100,000 nested parentheses around a word",
+            format!("{}kundresan{}", "(".repeat(deep), ")".repeat(deep)),
+        ),
+        ("1 MB of `(`", "(".repeat(1 << 20)),
+        ("1 MB of `(\"`", "(\"".repeat(1 << 19)),
+        (
+            "100,000 chained NOTs",
+            format!("{}kundresan", "NOT ".repeat(deep)),
+        ),
+        (
+            "NOT ( nested 20,000 deep",
+            format!("{}kundresan", "NOT (".repeat(20_000)),
+        ),
+        (
+            "33 nested parentheses",
+            format!("{}kundresan", "(".repeat(33)),
+        ),
+    ];
+    let fine = format!("{}kundresan{}", "(".repeat(32), ")".repeat(32));
+    for profile in [Profile::Full, Profile::Baseline] {
+        let index = LabIndex::in_ram(profile).unwrap();
+        pipeline::ingest(&index, data.path(), &IngestOptions::default()).unwrap();
+        let engine = Engine::new(index, &Vocabulary::embedded());
+        for (name, query) in &hostile {
+            let request = SearchRequest {
+                query: query.clone(),
+                ..SearchRequest::default()
+            };
+            let started = std::time::Instant::now();
+            let result = engine.search(&request);
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            let error = match result {
+                Ok(response) => panic!("{name}: searched ({} hits)", response.total),
+                Err(err) => err.to_string(),
+            };
+            eprintln!("| {profile:?} | {name} | refused: {error} | {ms:.3} ms |");
+            assert!(error.contains("more than 32 deep"), "{name}: {error}");
+            assert!(ms < 5_000.0, "{name}: {ms} ms");
+        }
+        // At the bound the query still searches.
+        let request = SearchRequest {
+            query: fine.clone(),
+            ..SearchRequest::default()
+        };
+        let response = engine.search(&request).expect("32 levels search");
+        assert_eq!(response.total, 1);
+    }
+    // The parameter reader applies the same rule: HTTP answers 400 naming `q`.
+    let q = "(".repeat(33) + "x";
+    let err = SearchRequest::from_params([("q", q.as_str())]).unwrap_err();
+    assert_eq!(err.parameter, "q");
+    assert!(err.message.contains("more than 32 deep"), "{}", err.message);
+}

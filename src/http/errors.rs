@@ -168,6 +168,7 @@ impl From<SearchError> for ApiError {
                 message: "the search took too long and was stopped".to_string(),
                 retry_after: None,
             },
+            SearchError::InvalidQuery(err) => ApiError::InvalidParameter(err),
             other => ApiError::Internal(other.to_string()),
         }
     }
