@@ -717,6 +717,7 @@ fn serve(
         let engine = Arc::new(Engine::new(index, &vocabulary));
         tracing::info!("search page at http://{local}/, metrics at /metrics, API at /openapi.json");
         let read_token = std::env::var("LABSEARCH_READ_TOKEN").ok();
+        let head = labsearch::http::server::HeadBounds::of(&http_limits);
         let state = labsearch::http::AppState::new(engine)
             .with_jobs(jobs.clone(), admin_token)
             .with_vocabulary(&vocabulary)

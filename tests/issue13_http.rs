@@ -393,3 +393,107 @@ fn the_search_core_refuses_queries_nested_deeper_than_its_bound() {
     assert_eq!(err.parameter, "q");
     assert!(err.message.contains("more than 32 deep"), "{}", err.message);
 }
+
+/// What a raw request got: a status line, or the connection closed without one, or nothing
+/// within the wait.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    Status(u16),
+    Closed,
+    Silent,
+}
+
+/// Sends `bytes` on a fresh connection (from another thread, so a server that answers early
+/// and closes is read rather than written into) and reads the first answer.
+fn send_raw(addr: &str, bytes: Vec<u8>) -> Answer {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(&bytes);
+    });
+    let mut head = [0u8; 12];
+    let mut got = 0;
+    let answer = loop {
+        match stream.read(&mut head[got..]) {
+            Ok(0) => break Answer::Closed,
+            Ok(n) => {
+                got += n;
+                if got == head.len() {
+                    let line = String::from_utf8_lossy(&head).into_owned();
+                    break Answer::Status(line[9..12].parse().expect("status"));
+                }
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break Answer::Silent
+            }
+            Err(_) => break Answer::Closed,
+        }
+    };
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sending.join();
+    answer
+}
+
+/// The server itself (hyper, before any handler) bounds the request line and headers it
+/// reads: a head that grows past the bound is refused at once, even before it ends, instead
+/// of being buffered while the client takes its time; the server keeps answering.
+#[test]
+fn the_server_bounds_the_request_head_it_reads() {
+    let data = common::corpus(&[("a.txt", "Rubrik\n\nVi testade kundresan.")]);
+    let index = tempfile::tempdir().unwrap();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--data".into(),
+        data.path().into(),
+        "--index".into(),
+        index.path().into(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let server = common::Server::start(&args, &[]);
+    let refused = |answer: &Answer| matches!(answer, Answer::Status(431) | Answer::Closed);
+
+    // A 100 KB header that never ends.
+    let mut unending = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    unending.extend(std::iter::repeat_n(b'a', 100_000));
+    let answer = send_raw(&server.addr, unending);
+    assert!(refused(&answer), "an unending head: {answer:?}");
+
+    // A whole 100 KB header.
+    let mut big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 100_000));
+    big.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    let answer = send_raw(&server.addr, big);
+    assert!(refused(&answer), "a 100 KB header: {answer:?}");
+
+    // 500 headers.
+    let mut many = b"GET /health HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..500 {
+        many.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"Connection: close\r\n\r\n");
+    let answer = send_raw(&server.addr, many);
+    assert!(refused(&answer), "500 headers: {answer:?}");
+
+    // A head within the bounds but over the handlers' limits gets their JSON 431.
+    let over = "v".repeat(20_000);
+    let (status, body) = server.request("GET", "/health", &[("X-Over", over.as_str())]);
+    assert_eq!(status, 431, "{body}");
+    assert!(body.contains("headers_too_large"), "{body}");
+
+    // The server still answers.
+    let (status, _) = server.request("GET", "/health", &[]);
+    assert_eq!(status, 200);
+    let answer = send_raw(
+        &server.addr,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+    );
+    assert_eq!(answer, Answer::Status(200));
+}
