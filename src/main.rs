@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -304,7 +305,8 @@ fn main() -> ExitCode {
     })
 }
 
-/// Runs one ingest, showing progress, and prints its summary.
+/// Runs one ingest, showing progress, and prints its summary. SIGTERM or SIGINT stops it at
+/// its next file, committing what it did (exit 0); a second signal ends it at once.
 fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
     if options.full {
         // A rebuild wipes the index first: check the data directory is all there before.
@@ -314,13 +316,18 @@ fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
         }
     }
     let index = open_index(&dirs.index, options.full)?;
-    let mut progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
+    let stop = stop_on_signal()?;
+    let mut shown: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(BarProgress::default())
     } else {
         Box::new(LogProgress::new())
     };
-    let result = pipeline::ingest_with_progress(&index, &dirs.data, options, progress.as_mut());
-    drop(progress);
+    let mut progress = StopOnSignal {
+        shown: shown.as_mut(),
+        stop,
+    };
+    let result = pipeline::ingest_with_progress(&index, &dirs.data, options, &mut progress);
+    drop(shown);
     let report = result.map_err(explain_ingest_error)?;
     print_summary(&report);
     Ok(if report.failed.is_empty() {
@@ -389,6 +396,77 @@ fn move_aside(dir: &Path, why: &IndexError) -> anyhow::Result<()> {
 fn explain_ingest_error(err: IngestError) -> anyhow::Error {
     anyhow::Error::new(err)
         .context("ingest failed; batches committed before the failure stay, the next run finishes")
+}
+
+/// Installs the SIGTERM and SIGINT handlers of a run outside the server, before it starts,
+/// and returns the flag the first signal sets: the run then stops at its next file and
+/// commits what it did. A second signal ends the process at once with 128 + its number, as
+/// the default action would: commits are atomic and the writer lock dies with the process,
+/// so the index stays whole and the next run redoes the lost batch.
+fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .context("cannot start the signal handler")?;
+    let (mut terminate, mut interrupt) = {
+        let _entered = runtime.enter();
+        (
+            signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+        )
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                loop {
+                    let number = tokio::select! {
+                        _ = terminate.recv() => libc::SIGTERM,
+                        _ = interrupt.recv() => libc::SIGINT,
+                    };
+                    if flag.swap(true, Ordering::SeqCst) {
+                        tracing::warn!(
+                            "second signal: stopping now; the batch under way is lost and \
+                             the next run redoes it"
+                        );
+                        std::process::exit(128 + number);
+                    }
+                    tracing::info!(
+                        "stop asked for: the ingest stops at its next file and commits what \
+                         it did (a second signal stops at once)"
+                    );
+                }
+            })
+        })
+        .context("cannot start the signal handler")?;
+    Ok(stop)
+}
+
+/// Progress shown as before, and a run that stops once a signal asked it to.
+struct StopOnSignal<'a> {
+    shown: &'a mut dyn Progress,
+    stop: Arc<AtomicBool>,
+}
+
+impl Progress for StopOnSignal<'_> {
+    fn start(&mut self, files: usize, bytes: u64) {
+        self.shown.start(files, bytes);
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        self.shown.advance(bytes);
+    }
+
+    fn committed(&mut self, documents: u64) {
+        self.shown.committed(documents);
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.shown.stop_requested()
+    }
 }
 
 /// A terminal progress bar: files, MB, rate, ETA.
@@ -509,6 +587,12 @@ fn print_summary(report: &IngestReport) {
     );
     for failure in &report.failed {
         out.push_str(&format!("failed: {}: {}\n", failure.source, failure.reason));
+    }
+    if report.stopped {
+        out.push_str(
+            "stopped at a batch boundary, as asked: what is done is committed; the next run \
+             does the rest (and any deletions)\n",
+        );
     }
     eprint!("{out}");
 }
@@ -633,15 +717,13 @@ fn serve(
         let engine = Arc::new(Engine::new(index, &vocabulary));
         tracing::info!("search page at http://{local}/, metrics at /metrics, API at /openapi.json");
         let read_token = std::env::var("LABSEARCH_READ_TOKEN").ok();
+        let head = labsearch::http::server::HeadBounds::of(&http_limits);
         let state = labsearch::http::AppState::new(engine)
             .with_jobs(jobs.clone(), admin_token)
             .with_vocabulary(&vocabulary)
             .with_read_token(read_token)
             .with_limits(http_limits);
-        axum::serve(listener, labsearch::http::app(state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed")?;
+        labsearch::http::server::serve(listener, labsearch::http::app(state), head, shutdown).await;
         // Requests are answered; now the ingest stops at its next file and commits.
         let stopped = tokio::task::spawn_blocking(move || jobs.shutdown(Duration::from_secs(300)))
             .await

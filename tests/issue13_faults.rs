@@ -1,7 +1,8 @@
-//! Issue 13: faults. SIGTERM and SIGINT stop `serve` gracefully (exit 0, the ingest stops at a
-//! batch boundary and commits, the writer lock is released); a full disk during ingest leaves
-//! the previous index serving; a corrupted index at start-up is named and can be rebuilt; a
-//! data directory that looks mostly gone never wipes the index; tokens never reach the log.
+//! Issue 13: faults. SIGTERM and SIGINT stop `serve` and `ingest` gracefully (exit 0, the
+//! ingest stops at a batch boundary and commits, the writer lock is released); a full disk
+//! during ingest leaves the previous index serving; a corrupted index at start-up is named and
+//! can be rebuilt; a data directory that looks mostly gone never wipes the index; tokens never
+//! reach the log.
 
 mod common;
 
@@ -14,16 +15,17 @@ use std::time::{Duration, Instant};
 use common::{labsearch, run_ingest, tree};
 use labsearch::index::LabIndex;
 
-/// A `labsearch serve` whose log lines the test reads as they come.
-struct Serve {
+/// A `labsearch serve` or `labsearch ingest` whose log lines the test reads as they come.
+struct Logged {
     child: Child,
     lines: Receiver<String>,
     log: Vec<String>,
     addr: String,
 }
 
-impl Serve {
-    fn start(args: &[&std::ffi::OsStr], envs: &[(&str, &str)], log_filter: &str) -> Serve {
+impl Logged {
+    /// Starts `labsearch serve` on a free port and waits until it listens.
+    fn serve(args: &[&std::ffi::OsStr], envs: &[(&str, &str)], log_filter: &str) -> Logged {
         let mut command = labsearch();
         command
             .args(["serve", "--addr", "127.0.0.1:0"])
@@ -34,7 +36,23 @@ impl Serve {
         for (key, value) in envs {
             command.env(key, value);
         }
-        let mut child = command.spawn().expect("serve starts");
+        let mut serve = Logged::spawn(command);
+        let line = serve.wait_for("listening on http://");
+        serve.addr = line
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap()
+            .to_string();
+        serve
+    }
+
+    /// Starts `command` with its stderr read line by line.
+    fn spawn(mut command: std::process::Command) -> Logged {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("labsearch starts");
         let stderr = child.stderr.take().unwrap();
         let (send, lines) = channel();
         std::thread::spawn(move || {
@@ -45,20 +63,12 @@ impl Serve {
                 }
             }
         });
-        let mut serve = Serve {
+        Logged {
             child,
             lines,
             log: Vec::new(),
             addr: String::new(),
-        };
-        let line = serve.wait_for("listening on http://");
-        serve.addr = line
-            .split("listening on http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap()
-            .to_string();
-        serve
+        }
     }
 
     /// Waits for a log line holding `pattern` and returns it.
@@ -98,7 +108,7 @@ impl Serve {
     }
 }
 
-impl Drop for Serve {
+impl Drop for Logged {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -124,7 +134,7 @@ fn sigterm_stops_a_running_ingest_at_a_batch_boundary_and_exits_0() {
     .unwrap();
     let mut args = dirs(data.path(), index.path());
     args.extend(["--commit-every".into(), "50".into()]);
-    let mut serve = Serve::start(
+    let mut serve = Logged::serve(
         &os(&args),
         &[("LABSEARCH_ADMIN_TOKEN", "nyckel")],
         "labsearch=info",
@@ -151,13 +161,70 @@ fn sigterm_stops_a_running_ingest_at_a_batch_boundary_and_exits_0() {
     assert!(stderr.contains("2001 documents in the index"), "{stderr}");
 }
 
+/// `labsearch ingest` stopped by `signal` once its first batch is committed: it stops at the
+/// next batch boundary, commits, releases the lock, says so and exits 0; the next run
+/// finishes exactly the files the stopped one did not reach.
+fn check_cli_ingest_stops_on(signal: i32) {
+    let files = 1000;
+    let data = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    tree::generate(data.path(), files);
+    let mut command = common::ingest_command(data.path(), index.path());
+    // Small batches on one worker: the run is long past its first commit when the signal
+    // comes, however fast the machine.
+    command
+        .args(["--commit-every", "10", "--ingest-threads", "1"])
+        .env("RUST_LOG", "labsearch=debug");
+    let mut ingest = Logged::spawn(command);
+    // The observed event: the first batch is committed.
+    ingest.wait_for("batch committed");
+    ingest.signal(signal);
+    let code = ingest.exit_code();
+    let log = ingest.log.join("\n");
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("stopped at a batch boundary"), "{log}");
+
+    // The lock is released and the index opens with whole batches only.
+    let opened = LabIndex::open_or_create(index.path()).unwrap();
+    drop(opened.writer().expect("the writer lock was released"));
+    let committed = opened.num_documents() as usize;
+    drop(opened);
+    assert!(committed >= 10 && committed < files, "{committed}");
+    assert!(
+        log.contains(&format!("{committed} documents in the index")),
+        "the summary says what is committed: {log}"
+    );
+    // The next run takes the lock, keeps every committed document as it is and adds the rest.
+    let (code, stderr) = run_ingest(data.path(), index.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = format!(
+        "{files} files read: {} added, 0 updated, {committed} unchanged, 0 deleted, 0 failed",
+        files - committed
+    );
+    assert!(stderr.contains(&expected), "{expected}:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("{files} documents in the index")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_stops_a_cli_ingest_at_a_batch_boundary_and_exits_0() {
+    check_cli_ingest_stops_on(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_stops_a_cli_ingest_at_a_batch_boundary_and_exits_0() {
+    check_cli_ingest_stops_on(libc::SIGINT);
+}
+
 #[test]
 fn sigint_stops_an_idle_server_with_exit_0() {
     let data = tempfile::tempdir().unwrap();
     let index = tempfile::tempdir().unwrap();
     std::fs::write(data.path().join("a.txt"), "Rubrik\n\nVi testade kundresan.").unwrap();
     let args = dirs(data.path(), index.path());
-    let mut serve = Serve::start(&os(&args), &[], "labsearch=info");
+    let mut serve = Logged::serve(&os(&args), &[], "labsearch=info");
     let (status, _) = serve.request("GET", "/health", &[]);
     assert_eq!(status, 200);
     serve.signal(libc::SIGINT);
@@ -211,7 +278,7 @@ fn a_full_disk_during_ingest_fails_the_run_and_the_previous_index_keeps_serving(
     }
     let mut args = dirs(data.path(), &index);
     args.extend(["--commit-every".into(), "500".into()]);
-    let serve = Serve::start(
+    let serve = Logged::serve(
         &os(&args),
         &[("LABSEARCH_ADMIN_TOKEN", "nyckel")],
         "labsearch=info",
@@ -278,7 +345,7 @@ fn a_corrupted_index_is_named_at_start_up_and_can_be_rebuilt() {
 
     let mut args = dirs(data.path(), &index);
     args.push("--rebuild-if-corrupt".into());
-    let mut serve = Serve::start(&os(&args), &[], "labsearch=info");
+    let mut serve = Logged::serve(&os(&args), &[], "labsearch=info");
     let (status, body) = serve.request("GET", "/health", &[]);
     assert_eq!(
         (status, body.contains("\"documents\":1")),
@@ -355,7 +422,7 @@ fn tokens_never_reach_the_log_or_the_answers() {
     let args = dirs(data.path(), index.path());
     let admin = "admin-7f3a9c-secret";
     let read = "read-91b2e4-secret";
-    let mut serve = Serve::start(
+    let mut serve = Logged::serve(
         &os(&args),
         &[
             ("LABSEARCH_ADMIN_TOKEN", admin),

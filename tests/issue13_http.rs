@@ -324,3 +324,176 @@ async fn ingest_status_lists_failed_paths_only_for_the_token_and_at_most_100() {
     assert_eq!(errors.len(), 100);
     assert_eq!(errors[0]["source"], "bad-000.txt");
 }
+
+/// Query texts that nest deeper than the query parser may recurse are refused by the search
+/// core itself, whoever the caller (the CLI's `eval`, a library user), quickly and without
+/// overflowing the stack: this runs on a test thread's 2 MiB stack. Prints one line per input
+/// (`--nocapture`): name, outcome, milliseconds.
+#[test]
+fn the_search_core_refuses_queries_nested_deeper_than_its_bound() {
+    use labsearch::index::{LabIndex, Profile};
+    use labsearch::pipeline::{self, IngestOptions};
+    let data = common::corpus(&[(
+        "a.txt",
+        "Kundresan\n\nVi testade kundresan i en workshop med invånare.",
+    )]);
+    let deep = 100_000;
+    let hostile: Vec<(&str, String)> = vec![
+        (
+            "100,000 nested parentheses around a word",
+            format!("{}kundresan{}", "(".repeat(deep), ")".repeat(deep)),
+        ),
+        ("1 MB of `(`", "(".repeat(1 << 20)),
+        ("1 MB of `(\"`", "(\"".repeat(1 << 19)),
+        (
+            "100,000 chained NOTs",
+            format!("{}kundresan", "NOT ".repeat(deep)),
+        ),
+        (
+            "NOT ( nested 20,000 deep",
+            format!("{}kundresan", "NOT (".repeat(20_000)),
+        ),
+        (
+            "33 nested parentheses",
+            format!("{}kundresan", "(".repeat(33)),
+        ),
+    ];
+    let fine = format!("{}kundresan{}", "(".repeat(32), ")".repeat(32));
+    for profile in [Profile::Full, Profile::Baseline] {
+        let index = LabIndex::in_ram(profile).unwrap();
+        pipeline::ingest(&index, data.path(), &IngestOptions::default()).unwrap();
+        let engine = Engine::new(index, &Vocabulary::embedded());
+        for (name, query) in &hostile {
+            let request = SearchRequest {
+                query: query.clone(),
+                ..SearchRequest::default()
+            };
+            let started = std::time::Instant::now();
+            let result = engine.search(&request);
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            let error = match result {
+                Ok(response) => panic!("{name}: searched ({} hits)", response.total),
+                Err(err) => err.to_string(),
+            };
+            eprintln!("| {profile:?} | {name} | refused: {error} | {ms:.3} ms |");
+            assert!(error.contains("more than 32 deep"), "{name}: {error}");
+            assert!(ms < 5_000.0, "{name}: {ms} ms");
+        }
+        // At the bound the query still searches.
+        let request = SearchRequest {
+            query: fine.clone(),
+            ..SearchRequest::default()
+        };
+        let response = engine.search(&request).expect("32 levels search");
+        assert_eq!(response.total, 1);
+    }
+    // The parameter reader applies the same rule: HTTP answers 400 naming `q`.
+    let q = "(".repeat(33) + "x";
+    let err = SearchRequest::from_params([("q", q.as_str())]).unwrap_err();
+    assert_eq!(err.parameter, "q");
+    assert!(err.message.contains("more than 32 deep"), "{}", err.message);
+}
+
+/// What a raw request got: a status line, or the connection closed without one, or nothing
+/// within the wait.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    Status(u16),
+    Closed,
+    Silent,
+}
+
+/// Sends `bytes` on a fresh connection (from another thread, so a server that answers early
+/// and closes is read rather than written into) and reads the first answer.
+fn send_raw(addr: &str, bytes: Vec<u8>) -> Answer {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(&bytes);
+    });
+    let mut head = [0u8; 12];
+    let mut got = 0;
+    let answer = loop {
+        match stream.read(&mut head[got..]) {
+            Ok(0) => break Answer::Closed,
+            Ok(n) => {
+                got += n;
+                if got == head.len() {
+                    let line = String::from_utf8_lossy(&head).into_owned();
+                    break Answer::Status(line[9..12].parse().expect("status"));
+                }
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break Answer::Silent
+            }
+            Err(_) => break Answer::Closed,
+        }
+    };
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sending.join();
+    answer
+}
+
+/// The server itself (hyper, before any handler) bounds the request line and headers it
+/// reads: a head that grows past the bound is refused at once, even before it ends, instead
+/// of being buffered while the client takes its time; the server keeps answering.
+#[test]
+fn the_server_bounds_the_request_head_it_reads() {
+    let data = common::corpus(&[("a.txt", "Rubrik\n\nVi testade kundresan.")]);
+    let index = tempfile::tempdir().unwrap();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--data".into(),
+        data.path().into(),
+        "--index".into(),
+        index.path().into(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let server = common::Server::start(&args, &[]);
+    let refused = |answer: &Answer| matches!(answer, Answer::Status(431) | Answer::Closed);
+
+    // A 100 KB header that never ends.
+    let mut unending = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    unending.extend(std::iter::repeat_n(b'a', 100_000));
+    let answer = send_raw(&server.addr, unending);
+    assert!(refused(&answer), "an unending head: {answer:?}");
+
+    // A whole 100 KB header.
+    let mut big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 100_000));
+    big.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    let answer = send_raw(&server.addr, big);
+    assert!(refused(&answer), "a 100 KB header: {answer:?}");
+
+    // 500 headers.
+    let mut many = b"GET /health HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..500 {
+        many.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"Connection: close\r\n\r\n");
+    let answer = send_raw(&server.addr, many);
+    assert!(refused(&answer), "500 headers: {answer:?}");
+
+    // A head within the bounds but over the handlers' limits gets their JSON 431.
+    let over = "v".repeat(20_000);
+    let (status, body) = server.request("GET", "/health", &[("X-Over", over.as_str())]);
+    assert_eq!(status, 431, "{body}");
+    assert!(body.contains("headers_too_large"), "{body}");
+
+    // The server still answers.
+    let (status, _) = server.request("GET", "/health", &[]);
+    assert_eq!(status, 200);
+    let answer = send_raw(
+        &server.addr,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+    );
+    assert_eq!(answer, Answer::Status(200));
+}

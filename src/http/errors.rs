@@ -176,6 +176,7 @@ impl From<SearchError> for ApiError {
                     retry_after: Some(5),
                 }
             }
+            SearchError::InvalidQuery(err) => ApiError::InvalidParameter(err),
             other => ApiError::Internal(other.to_string()),
         }
     }

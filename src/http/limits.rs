@@ -103,40 +103,6 @@ fn overloaded() -> ApiError {
     }
 }
 
-/// Deepest nesting of parentheses a query may have. The query parser recurses once per level,
-/// so without this bound a query of 500 `(` overflows a 2 MiB stack in a debug build.
-pub const MAX_QUERY_NESTING: usize = 32;
-
-/// Refuses a `q` nesting parentheses deeper than [`MAX_QUERY_NESTING`], before it reaches the
-/// parser.
-pub fn check_nesting<'a>(
-    params: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<(), ApiError> {
-    for (name, value) in params {
-        if name != "q" {
-            continue;
-        }
-        let (mut depth, mut deepest) = (0usize, 0usize);
-        for c in value.chars() {
-            match c {
-                '(' => {
-                    depth += 1;
-                    deepest = deepest.max(depth);
-                }
-                ')' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-        }
-        if deepest > MAX_QUERY_NESTING {
-            return Err(ApiError::InvalidParameter(crate::search::ParamError {
-                parameter: "q".to_string(),
-                message: format!("q nests parentheses more than {MAX_QUERY_NESTING} deep"),
-            }));
-        }
-    }
-    Ok(())
-}
-
 /// Middleware: refuses oversized requests, and answers 503 when the deadline passes.
 pub async fn bounded(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limits = &state.limits;

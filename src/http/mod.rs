@@ -1,4 +1,5 @@
-//! The HTTP layer (axum): the JSON API, the search page, metrics and the OpenAPI document.
+//! The HTTP layer (axum on hyper): the JSON API, the search page, metrics and the OpenAPI
+//! document, and the loop that serves them ([`server::serve`]).
 //!
 //! Architecture invariant: this is the only module that knows axum, HTML or JSON.
 
@@ -10,5 +11,6 @@ pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod routes;
+pub mod server;
 
 pub use routes::{app, AppState};

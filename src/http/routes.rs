@@ -142,7 +142,6 @@ pub(crate) async fn search(
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
-    limits::check_nesting(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let mut request =
         SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     request.deadline = Some(std::time::Instant::now() + state.limits.deadline);

@@ -77,10 +77,15 @@ pub struct SearchResponse {
     pub work: query::QueryWork,
 }
 
-/// Why a search failed. The caller's mistakes are caught earlier, by
-/// [`SearchRequest::from_params`]; what reaches here is ours.
+/// Why a search failed. Most of the caller's mistakes are caught earlier, by
+/// [`SearchRequest::from_params`]; the engine itself refuses only what would harm it.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
+    /// The query cannot be searched as given (nested deeper than
+    /// [`request::MAX_QUERY_NESTING`]): the caller's mistake, for every caller, not only
+    /// the ones that read parameters.
+    #[error("{0}")]
+    InvalidQuery(ParamError),
     /// The index failed.
     #[error(transparent)]
     Index(#[from] IndexError),
@@ -200,6 +205,9 @@ impl SearchEngine for Engine {
             _ => Ok(()),
         };
         in_time()?;
+        // The query parser recurses with the nesting of the text: bound it here, where every
+        // caller passes (HTTP, eval, library users), before the text reaches the parser.
+        request::check_nesting(&request.query).map_err(SearchError::InvalidQuery)?;
         let index = &self.index;
         let searcher = index.reader().searcher();
         let built = query::build(index, &self.context, &searcher, &request.query);

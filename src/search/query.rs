@@ -128,6 +128,9 @@ pub struct QueryWork {
 }
 
 /// The query for `text`; `None` when the text is empty (match every document).
+///
+/// The parser recurses with the text's nesting: callers bound it first with
+/// [`crate::search::request::check_nesting`], as [`crate::search::Engine`]'s `search` does.
 pub fn build(
     index: &LabIndex,
     context: &QueryContext,

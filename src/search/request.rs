@@ -17,6 +17,64 @@ pub const MAX_OFFSET: usize = 10_000;
 pub const MAX_QUERY_CHARS: usize = 500;
 /// `limit` when none is given.
 pub const DEFAULT_LIMIT: usize = 10;
+/// Deepest nesting a query may have (see [`check_nesting`]). The query parser recurses once
+/// per level, so without this bound a query of 500 `(` overflows a 2 MiB stack in a debug
+/// build; 32 is far beyond anything a person writes.
+pub const MAX_QUERY_NESTING: usize = 32;
+
+/// Refuses query text nested deeper than [`MAX_QUERY_NESTING`] before it reaches the query
+/// parser, whose recursion (tantivy's grammar, then our conversion of its tree) follows the
+/// nesting. Each `(` is one level until its `)`, and each `NOT` applied to what follows is
+/// one more (`NOT NOT x` nests twice, `NOT (x)` twice). Quotes are not looked at, so a `(`
+/// inside a phrase counts too: the bound errs on the safe side. One pass, no allocation
+/// beyond the bound, whatever the length of the text.
+pub fn check_nesting(text: &str) -> Result<(), ParamError> {
+    let too_deep = || {
+        ParamError::new(
+            "q",
+            format!("q nests parentheses or NOTs more than {MAX_QUERY_NESTING} deep"),
+        )
+    };
+    let bytes = text.as_bytes();
+    // Levels each open group added: its `(` and the NOTs right before it.
+    let mut groups: Vec<usize> = Vec::new();
+    let (mut depth, mut nots, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' => {
+                groups.push(nots + 1);
+                depth += nots + 1;
+                nots = 0;
+                i += 1;
+            }
+            b')' => {
+                depth -= groups.pop().unwrap_or(0);
+                nots = 0;
+                i += 1;
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => {
+                let start = i;
+                while i < bytes.len() && !matches!(bytes[i], b'(' | b')') {
+                    if bytes[i].is_ascii_whitespace() {
+                        break;
+                    }
+                    i += 1;
+                }
+                let followed = bytes.get(i).is_some_and(u8::is_ascii_whitespace);
+                if &bytes[start..i] == b"NOT" && followed {
+                    nots += 1;
+                } else {
+                    nots = 0;
+                }
+            }
+        }
+        if depth + nots > MAX_QUERY_NESTING {
+            return Err(too_deep());
+        }
+    }
+    Ok(())
+}
 
 /// A search: free text plus facet filters and paging.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +236,7 @@ impl SearchRequest {
                             format!("q must be at most {MAX_QUERY_CHARS} characters"),
                         ));
                     }
+                    check_nesting(value)?;
                     request.query = value.trim().to_string();
                 }
                 "limit" => {
@@ -330,5 +389,30 @@ mod tests {
             parse("limit=0").unwrap_err().message,
             "limit must be between 1 and 100"
         );
+    }
+
+    #[test]
+    fn nesting_counts_groups_and_chained_nots() {
+        let nested = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
+        for (text, fine) in [
+            (nested(32), true),
+            (nested(33), false),
+            // Closed groups do not add up.
+            (nested(30).repeat(50), true),
+            (format!("{}x", "NOT ".repeat(32)), true),
+            (format!("{}x", "NOT ".repeat(33)), false),
+            (format!("{}x", "NOT (".repeat(17)), false),
+            (format!("{}x", "NOT (".repeat(16)), true),
+            // Only the word NOT before a space negates.
+            (format!("{}x", "NOTNOT ".repeat(40)), true),
+            (format!("{}x", "a NOT b ".repeat(40)), true),
+            // Stray closing parentheses are no credit.
+            (format!("))))) {}", nested(33)), false),
+            // Parentheses inside a phrase count too.
+            (format!("\"{}\"", "(".repeat(33)), false),
+            ("(å(ø(ü)))".to_string(), true),
+        ] {
+            assert_eq!(check_nesting(&text).is_ok(), fine, "{text}");
+        }
     }
 }
