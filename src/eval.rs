@@ -70,6 +70,9 @@ pub struct JudgedQuery {
     /// Why a query is expected to score low, if it is.
     #[serde(default)]
     pub known_miss: Option<String>,
+    /// What kind of query it is (`exact`, `compound`, `cross-language`, ...).
+    #[serde(default)]
+    pub kind: String,
 }
 
 impl JudgedQuery {
@@ -164,14 +167,8 @@ fn request_of(query: &JudgedQuery) -> Result<SearchRequest, ParamError> {
 /// Indexes `data` twice in memory (labsearch's analysis and the baseline's) and runs every
 /// query against both.
 pub fn run(data: &Path, queries: &[JudgedQuery]) -> Result<EvalReport, EvalError> {
-    let vocabulary = Vocabulary::load(data)?;
-    let engine = |profile| -> Result<Engine, EvalError> {
-        let index = LabIndex::in_ram(profile)?;
-        pipeline::ingest(&index, data, &IngestOptions::default())?;
-        Ok(Engine::new(index, &vocabulary))
-    };
-    let ours = engine(Profile::Full)?;
-    let baseline = engine(Profile::Baseline)?;
+    let ours = embedded(data, Profile::Full)?;
+    let baseline = embedded(data, Profile::Baseline)?;
     let mut results = Vec::with_capacity(queries.len());
     for query in queries {
         let request = request_of(query).expect("filters were checked when loading");
@@ -704,4 +701,73 @@ mod tests {
         let wrong = metrics(&ranked(&["b", "a"]), &q).ndcg;
         assert!(right > wrong, "{right} vs {wrong}");
     }
+}
+
+/// `data` indexed in memory with `profile`'s analysis, ready to search.
+pub fn embedded(data: &Path, profile: Profile) -> Result<Engine, EvalError> {
+    let vocabulary = Vocabulary::load(data)?;
+    let index = LabIndex::in_ram(profile)?;
+    pipeline::ingest(&index, data, &IngestOptions::default())?;
+    Ok(Engine::new(index, &vocabulary))
+}
+
+/// Mean figures per kind of query (and over all), one column per engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineComparison {
+    /// The engines, in column order.
+    pub engines: Vec<String>,
+    /// Per kind (and `all`): queries, then per engine its mean figures.
+    pub kinds: BTreeMap<String, (usize, Vec<Metrics>)>,
+}
+
+/// Runs every judged query on each engine (all holding the same data).
+pub fn compare_engines(
+    queries: &[JudgedQuery],
+    engines: &[(&str, &dyn SearchEngine)],
+) -> Result<EngineComparison, EvalError> {
+    let mut per_kind: BTreeMap<String, Vec<Vec<Metrics>>> = BTreeMap::new();
+    for query in queries {
+        let request = request_of(query).expect("filters were checked when loading");
+        let mut row = Vec::with_capacity(engines.len());
+        for (_, engine) in engines {
+            row.push(metrics(&ranked_sources(*engine, &request)?, query));
+        }
+        let kind = if query.kind.is_empty() {
+            "other".to_string()
+        } else {
+            query.kind.clone()
+        };
+        per_kind.entry(kind).or_default().push(row.clone());
+        per_kind.entry("all".to_string()).or_default().push(row);
+    }
+    let kinds = per_kind
+        .into_iter()
+        .map(|(kind, rows)| {
+            let means = (0..engines.len())
+                .map(|e| mean(rows.iter().map(|row| row[e])))
+                .collect();
+            (kind, (rows.len(), means))
+        })
+        .collect();
+    Ok(EngineComparison {
+        engines: engines.iter().map(|(name, _)| name.to_string()).collect(),
+        kinds,
+    })
+}
+
+/// The comparison as a table: nDCG@10 and MRR per engine, per kind.
+pub fn render_comparison(comparison: &EngineComparison) -> String {
+    let mut out = format!("{:<18} {:>4}", "kind", "n");
+    for name in &comparison.engines {
+        out.push_str(&format!(" {:>12} {:>8}", format!("{name} nDCG"), "MRR"));
+    }
+    out.push('\n');
+    for (kind, (n, means)) in &comparison.kinds {
+        out.push_str(&format!("{kind:<18} {n:>4}"));
+        for m in means {
+            out.push_str(&format!(" {:>12.3} {:>8.3}", m.ndcg, m.mrr));
+        }
+        out.push('\n');
+    }
+    out
 }

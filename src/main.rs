@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use labsearch::engine::{EngineKind, Store};
 use labsearch::index::{IndexError, LabIndex};
 use labsearch::jobs::Jobs;
+use labsearch::opensearch::{self, OpenSearch};
 use labsearch::pipeline::{self, IngestError, IngestOptions, IngestReport, Progress};
-use labsearch::search::Engine;
+use labsearch::search::{Engine, SearchEngine};
 use labsearch::vocab::Vocabulary;
 
 /// Search the diaries, blog posts and reports of public-sector innovation labs.
@@ -54,6 +56,8 @@ enum Command {
         full: bool,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Measure ranking quality on judged queries, against a plain-tantivy baseline.
     ///
@@ -80,6 +84,10 @@ enum Command {
         /// Print the figures as one JSON object.
         #[arg(long, env = "LABSEARCH_EVAL_JSON")]
         json: bool,
+        /// With `--engine opensearch`: index the data into the cluster too (index
+        /// `<--opensearch-index>-eval`) and print both engines' figures side by side.
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Serve search over HTTP, ingesting first when the index is empty.
     Serve {
@@ -104,6 +112,8 @@ enum Command {
         /// (default: 4 per core, at least 8).
         #[arg(long, env = "LABSEARCH_MAX_CONCURRENT")]
         max_concurrent: Option<usize>,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Internal: extracts the text of a PDF read from stdin within memory and CPU limits, for
     /// the ingest that spawns it.
@@ -147,6 +157,35 @@ struct Dirs {
     /// Directory of the index.
     #[arg(long, env = "LABSEARCH_INDEX", default_value = "index")]
     index: PathBuf,
+}
+
+/// Which engine holds the index.
+#[derive(Args, Clone)]
+struct EngineArgs {
+    /// The engine: the embedded tantivy index in `--index` (default), or an OpenSearch cluster.
+    #[arg(long, env = "LABSEARCH_ENGINE", value_enum, default_value = "tantivy")]
+    engine: EngineKind,
+    /// The OpenSearch nodes, comma-separated; each is tried in turn (with `--engine opensearch`).
+    #[arg(
+        long,
+        env = "LABSEARCH_OPENSEARCH_URL",
+        default_value = "http://127.0.0.1:9200"
+    )]
+    opensearch_url: String,
+    /// The OpenSearch index (with `--engine opensearch`).
+    #[arg(long, env = "LABSEARCH_OPENSEARCH_INDEX", default_value = "labsearch")]
+    opensearch_index: String,
+}
+
+impl EngineArgs {
+    /// Connects to the cluster, creating the index template and the index if needed.
+    fn opensearch(&self, data: &Path, index: &str) -> anyhow::Result<Arc<OpenSearch>> {
+        let vocabulary = Vocabulary::load(data)?;
+        let config = opensearch::Config::new(&self.opensearch_url, index);
+        OpenSearch::connect(config, &vocabulary)
+            .map(Arc::new)
+            .context("cannot use the OpenSearch engine")
+    }
 }
 
 #[derive(Args)]
@@ -241,7 +280,12 @@ fn main() -> ExitCode {
         LogFormat::Json => logs.json().flatten_event(true).init(),
     }
     let result = match cli.command {
-        Command::Ingest { dirs, full, limits } => ingest(&dirs, &limits.options(full)),
+        Command::Ingest {
+            dirs,
+            full,
+            limits,
+            engine,
+        } => ingest(&dirs, &limits.options(full), &engine),
         Command::Eval {
             data,
             json,
@@ -253,8 +297,9 @@ fn main() -> ExitCode {
             data,
             queries,
             json,
+            engine,
             ..
-        } => eval(&data, &queries.unwrap_or_default(), json).map(|()| ExitCode::SUCCESS),
+        } => eval(&data, &queries.unwrap_or_default(), json, &engine).map(|()| ExitCode::SUCCESS),
         Command::Serve {
             dirs,
             addr,
@@ -263,6 +308,7 @@ fn main() -> ExitCode {
             rebuild_if_corrupt,
             request_timeout,
             max_concurrent,
+            engine,
         } => {
             let http_limits = labsearch::http::limits::Limits::new(
                 request_timeout,
@@ -275,6 +321,7 @@ fn main() -> ExitCode {
                 limits.options(false),
                 rebuild_if_corrupt,
                 http_limits,
+                &engine,
             )
             .map(|()| ExitCode::SUCCESS)
         }
@@ -307,15 +354,18 @@ fn main() -> ExitCode {
 
 /// Runs one ingest, showing progress, and prints its summary. SIGTERM or SIGINT stops it at
 /// its next file, committing what it did (exit 0); a second signal ends it at once.
-fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
-    if options.full {
-        // A rebuild wipes the index first: check the data directory is all there before.
-        if let Ok(existing) = LabIndex::open_or_create(&dirs.index) {
-            pipeline::check_data_dir(&existing, &dirs.data, options.allow_mass_delete)
-                .map_err(anyhow::Error::new)?;
+fn ingest(dirs: &Dirs, options: &IngestOptions, engine: &EngineArgs) -> anyhow::Result<ExitCode> {
+    let store: Arc<dyn Store> = match engine.engine {
+        EngineKind::Tantivy => Arc::new(open_tantivy_for_ingest(dirs, options)?),
+        EngineKind::Opensearch => {
+            let cluster = engine.opensearch(&dirs.data, &engine.opensearch_index)?;
+            if options.full {
+                pipeline::check_data_dir(&*cluster, &dirs.data, options.allow_mass_delete)
+                    .map_err(anyhow::Error::new)?;
+            }
+            cluster
         }
-    }
-    let index = open_index(&dirs.index, options.full)?;
+    };
     let stop = stop_on_signal()?;
     let mut shown: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(BarProgress::default())
@@ -326,7 +376,7 @@ fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
         shown: shown.as_mut(),
         stop,
     };
-    let result = pipeline::ingest_with_progress(&index, &dirs.data, options, &mut progress);
+    let result = pipeline::ingest_with_progress(&*store, &dirs.data, options, &mut progress);
     drop(shown);
     let report = result.map_err(explain_ingest_error)?;
     print_summary(&report);
@@ -335,6 +385,18 @@ fn ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Opens the embedded index for an ingest; a rebuild checks the data directory first.
+fn open_tantivy_for_ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Result<LabIndex> {
+    if options.full {
+        // A rebuild wipes the index first: check the data directory is all there before.
+        if let Ok(existing) = LabIndex::open_or_create(&dirs.index) {
+            pipeline::check_data_dir(&existing, &dirs.data, options.allow_mass_delete)
+                .map_err(anyhow::Error::new)?;
+        }
+    }
+    open_index(&dirs.index, options.full)
 }
 
 fn open_index(dir: &Path, full: bool) -> anyhow::Result<LabIndex> {
@@ -624,14 +686,46 @@ fn gen_corpus(options: labsearch::gencorpus::GenOptions) -> anyhow::Result<()> {
 }
 
 /// Runs the evaluation harness and prints its report on stdout.
-fn eval(data: &Path, queries: &Path, json: bool) -> anyhow::Result<()> {
+fn eval(data: &Path, queries: &Path, json: bool, engine: &EngineArgs) -> anyhow::Result<()> {
     let judged = labsearch::eval::load_queries(queries)?;
+    if engine.engine == EngineKind::Opensearch {
+        return eval_both_engines(data, &judged, json, engine);
+    }
     let report = labsearch::eval::run(data, &judged)
         .with_context(|| format!("cannot evaluate on {}", data.display()))?;
     let out = if json {
         serde_json::to_string_pretty(&report)? + "\n"
     } else {
         labsearch::eval::render_table(&report)
+    };
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    Ok(())
+}
+
+/// Indexes `data` into the cluster (index `<name>-eval`, rebuilt) and in memory, and prints
+/// both engines' figures per kind of query side by side.
+fn eval_both_engines(
+    data: &Path,
+    judged: &[labsearch::eval::JudgedQuery],
+    json: bool,
+    engine: &EngineArgs,
+) -> anyhow::Result<()> {
+    let cluster = engine.opensearch(data, &format!("{}-eval", engine.opensearch_index))?;
+    let options = IngestOptions {
+        full: true,
+        allow_mass_delete: true,
+        ..IngestOptions::default()
+    };
+    pipeline::ingest(&*cluster, data, &options).map_err(explain_ingest_error)?;
+    let embedded = labsearch::eval::embedded(data, labsearch::index::Profile::Full)?;
+    let comparison = labsearch::eval::compare_engines(
+        judged,
+        &[("tantivy", &embedded), ("opensearch", &*cluster)],
+    )?;
+    let out = if json {
+        serde_json::to_string_pretty(&comparison)? + "\n"
+    } else {
+        labsearch::eval::render_comparison(&comparison)
     };
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
     Ok(())
@@ -660,27 +754,27 @@ fn serve(
     options: IngestOptions,
     rebuild_if_corrupt: bool,
     http_limits: labsearch::http::limits::Limits,
+    engine: &EngineArgs,
 ) -> anyhow::Result<()> {
-    let index = match LabIndex::open_or_create(&dirs.index) {
-        Err(IndexError::SchemaMismatch(_)) => {
-            tracing::info!("index was built by another version of labsearch; rebuilding");
-            LabIndex::recreate(&dirs.index)?
+    let vocabulary = Vocabulary::load(&dirs.data)?;
+    let (store, engine): (Arc<dyn Store>, Arc<dyn SearchEngine>) = match engine.engine {
+        EngineKind::Tantivy => {
+            let index = open_tantivy_for_serve(dirs, rebuild_if_corrupt)?;
+            let engine = Arc::new(Engine::new(index.clone(), &vocabulary));
+            (Arc::new(index), engine)
         }
-        Err(err) if rebuild_if_corrupt && is_corrupt(&err) => {
-            move_aside(&dirs.index, &err)?;
-            LabIndex::open_or_create(&dirs.index)
-                .map_err(|err| explain_open_error(&dirs.index, err))?
+        EngineKind::Opensearch => {
+            let cluster = engine.opensearch(&dirs.data, &engine.opensearch_index)?;
+            (cluster.clone(), cluster)
         }
-        other => other.map_err(|err| explain_open_error(&dirs.index, err))?,
     };
-    if index.num_documents() == 0 {
+    if store.num_documents() == 0 {
         tracing::info!(data = %dirs.data.display(), "index is empty; ingesting");
         let report =
-            pipeline::ingest(&index, &dirs.data, &options).map_err(explain_ingest_error)?;
+            pipeline::ingest(&*store, &dirs.data, &options).map_err(explain_ingest_error)?;
         print_summary(&report);
     }
-    let vocabulary = Vocabulary::load(&dirs.data)?;
-    let jobs = Jobs::new(index.clone(), dirs.data.clone(), options);
+    let jobs = Jobs::new(store, dirs.data.clone(), options);
     if let Some(every) = ingest_every {
         tracing::info!(every = %humantime::format_duration(every), "scheduled ingest");
         jobs.schedule(every);
@@ -710,11 +804,13 @@ fn serve(
         // after is never met by the default action (death without cleanup).
         let shutdown = shutdown_signal()?;
         let local = listener.local_addr()?;
-        tracing::info!(
-            documents = index.num_documents(),
-            "listening on http://{local}"
-        );
-        let engine = Arc::new(Engine::new(index, &vocabulary));
+        let documents = tokio::task::spawn_blocking({
+            let engine = Arc::clone(&engine);
+            move || engine.num_documents()
+        })
+        .await
+        .unwrap_or(0);
+        tracing::info!(documents, "listening on http://{local}");
         tracing::info!("search page at http://{local}/, metrics at /metrics, API at /openapi.json");
         let read_token = std::env::var("LABSEARCH_READ_TOKEN").ok();
         let head = labsearch::http::server::HeadBounds::of(&http_limits);
@@ -741,6 +837,24 @@ fn serve(
         tracing::info!("shut down");
         Ok(())
     })
+}
+
+/// Opens the embedded index for `serve`: an index of another version is rebuilt, a corrupted
+/// one moved aside and rebuilt when asked to.
+fn open_tantivy_for_serve(dirs: &Dirs, rebuild_if_corrupt: bool) -> anyhow::Result<LabIndex> {
+    let index = match LabIndex::open_or_create(&dirs.index) {
+        Err(IndexError::SchemaMismatch(_)) => {
+            tracing::info!("index was built by another version of labsearch; rebuilding");
+            LabIndex::recreate(&dirs.index)?
+        }
+        Err(err) if rebuild_if_corrupt && is_corrupt(&err) => {
+            move_aside(&dirs.index, &err)?;
+            LabIndex::open_or_create(&dirs.index)
+                .map_err(|err| explain_open_error(&dirs.index, err))?
+        }
+        other => other.map_err(|err| explain_open_error(&dirs.index, err))?,
+    };
+    Ok(index)
 }
 
 /// Installs the SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) handlers now, and returns

@@ -136,6 +136,12 @@ pub struct HealthDto {
     pub status: &'static str,
     /// Searchable documents.
     pub documents: u64,
+    /// The engine answering searches: `tantivy` or `opensearch`.
+    pub engine: &'static str,
+    /// The OpenSearch cluster's status (`green`, `yellow`, `red`, or why it cannot tell);
+    /// absent for the embedded engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// `POST /ingest` (202).

@@ -179,12 +179,26 @@ pub(crate) async fn document(
     get,
     path = "/health",
     tag = "operations",
-    responses((status = 200, description = "The server answers", body = HealthDto, example = json!({"status": "ok", "documents": 9})))
+    responses((status = 200, description = "The server answers", body = HealthDto, example = json!({"status": "ok", "documents": 9, "engine": "tantivy"})))
 )]
 pub(crate) async fn health(State(state): State<AppState>) -> Json<HealthDto> {
+    // The engine may ask a cluster: off the async threads, outside the search limits.
+    let engine = Arc::clone(&state.engine);
+    let answer = tokio::task::spawn_blocking(move || (engine.num_documents(), engine.health()));
+    let (documents, health) = answer.await.unwrap_or_else(|_| {
+        (
+            0,
+            crate::search::EngineHealth {
+                engine: "unknown",
+                cluster: None,
+            },
+        )
+    });
     Json(HealthDto {
         status: "ok",
-        documents: state.engine.num_documents(),
+        documents,
+        engine: health.engine,
+        cluster: health.cluster,
     })
 }
 
