@@ -311,6 +311,41 @@ fn truncate(text: &str) -> String {
     text[..end].to_string()
 }
 
+/// Fails when the cluster refused any item of a `_bulk` answer (`action`: index, delete); a
+/// delete of a document already gone is no failure.
+fn check_items(answer: &Value, action: &str) -> Result<(), IndexError> {
+    if answer["errors"].as_bool() == Some(false) {
+        return Ok(());
+    }
+    let refused: Vec<String> = answer["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let result = &item[action];
+            let status = result["status"].as_u64().unwrap_or(0);
+            let fine = (200..300).contains(&status) || (action == "delete" && status == 404);
+            (!fine).then(|| {
+                format!(
+                    "{} ({status}: {})",
+                    result["_id"].as_str().unwrap_or("?"),
+                    result["error"]["reason"]
+                        .as_str()
+                        .unwrap_or("no reason given")
+                )
+            })
+        })
+        .collect();
+    if refused.is_empty() && !answer["items"].is_null() {
+        return Ok(());
+    }
+    Err(IndexError::Cluster(format!(
+        "OpenSearch refused {} document(s): {}",
+        refused.len(),
+        refused.join("; ")
+    )))
+}
+
 /// Reads a stored `_source` back into a record.
 fn record_of(source: &Value) -> Record {
     let text = |key: &str| source[key].as_str().unwrap_or_default().to_string();
@@ -430,23 +465,55 @@ struct BulkSink<'a> {
 }
 
 impl BulkSink<'_> {
+    /// Deletes the documents of the gathered files (OpenSearch without the reindex module
+    /// has no delete-by-query): their ids are looked up, then deleted in one `_bulk`.
     fn delete_gathered(&mut self) -> Result<(), IndexError> {
-        let index = &self.engine.config.index;
-        let query = if self.delete_all {
-            json!({"query": {"match_all": {}}})
-        } else if self.deletes.is_empty() {
-            return Ok(());
-        } else {
-            json!({"query": {"terms": {"file_id": self.deletes}}})
-        };
-        self.engine.call(
-            Method::POST,
-            &format!("{index}/_delete_by_query?conflicts=proceed&refresh=true"),
-            Some(&query),
-            None,
-        )?;
-        self.deletes.clear();
-        self.delete_all = false;
+        let engine = self.engine;
+        let index = &engine.config.index;
+        if self.delete_all {
+            engine.call(Method::DELETE, index, None, None)?;
+            engine.ensure_index()?;
+            self.delete_all = false;
+        }
+        for files in std::mem::take(&mut self.deletes).chunks(1000) {
+            loop {
+                let query = json!({
+                    "size": 10_000,
+                    "_source": false,
+                    "query": {"terms": {"file_id": files}},
+                });
+                let answer = engine.call(
+                    Method::POST,
+                    &format!("{index}/_search"),
+                    Some(&query),
+                    None,
+                )?;
+                let hits = answer["hits"]["hits"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if hits.is_empty() {
+                    break;
+                }
+                let mut body = String::new();
+                for hit in &hits {
+                    let action = json!({"delete": {"_id": hit["_id"]}});
+                    body.push_str(&action.to_string());
+                    body.push('\n');
+                }
+                let answer = engine.send(
+                    Method::POST,
+                    &format!("{index}/_bulk?refresh=true"),
+                    Some(body),
+                    "application/x-ndjson",
+                    None,
+                )?;
+                check_items(&answer, "delete")?;
+                if hits.len() < 10_000 {
+                    break;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -464,34 +531,7 @@ impl BulkSink<'_> {
             "application/x-ndjson",
             None,
         )?;
-        if answer["errors"].as_bool() != Some(false) {
-            let refused: Vec<String> = answer["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|item| {
-                    let result = &item["index"];
-                    let status = result["status"].as_u64().unwrap_or(0);
-                    (!(200..300).contains(&status)).then(|| {
-                        format!(
-                            "{} ({status}: {})",
-                            result["_id"].as_str().unwrap_or("?"),
-                            result["error"]["reason"]
-                                .as_str()
-                                .unwrap_or("no reason given")
-                        )
-                    })
-                })
-                .collect();
-            if !refused.is_empty() || answer["items"].is_null() {
-                return Err(IndexError::Cluster(format!(
-                    "OpenSearch refused {} document(s): {}",
-                    refused.len(),
-                    refused.join("; ")
-                )));
-            }
-        }
-        Ok(())
+        check_items(&answer, "index")
     }
 }
 

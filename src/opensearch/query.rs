@@ -17,6 +17,8 @@ const TITLE_BOOST: f32 = 2.0;
 /// Weight of labsearch's own terms (compound parts, folded forms) against the built-in
 /// analysis of the language fields.
 const OWN_TERMS_BOOST: f32 = 0.7;
+/// Weight of near spellings.
+const FUZZY_BOOST: f32 = 0.2;
 /// Values per facet returned.
 const FACET_SIZE: usize = 200;
 
@@ -162,6 +164,16 @@ fn text_query(engine: &OpenSearch, text: &str) -> (Value, Vec<Tag>) {
         json!({"match": {mapping::TITLE_TERMS: {"query": own_query, "boost": TITLE_BOOST * OWN_TERMS_BOOST}}}),
         json!({"match": {mapping::BODY_TERMS: {"query": own_query, "boost": OWN_TERMS_BOOST}}}),
     ];
+    // Misspelt words: the same words within an edit or two (OpenSearch's `AUTO`), weighted
+    // low, so they only decide where the words as written find little.
+    should.push(json!({"multi_match": {
+        "query": plain,
+        "fields": [mapping::TITLE_TERMS, mapping::BODY_TERMS],
+        "fuzziness": "AUTO",
+        "prefix_length": 1,
+        "max_expansions": 20,
+        "boost": FUZZY_BOOST,
+    }}));
     let mut tags = Vec::new();
     for slug in methods {
         should.push(json!({"constant_score": {"filter": {"term": {"methods": slug}}, "boost": METHOD_SCORE}}));
