@@ -117,6 +117,14 @@ impl OpenSearch {
     /// Connects, checks that a node answers, and creates or updates the index template and
     /// the index.
     pub fn connect(config: Config, vocabulary: &Vocabulary) -> Result<OpenSearch, IndexError> {
+        let engine = OpenSearch::new(config, vocabulary)?;
+        engine.ensure_index()?;
+        Ok(engine)
+    }
+
+    /// The engine without a word to the cluster yet: a server can start while the cluster is
+    /// down and answer 503 until it is back.
+    pub fn new(config: Config, vocabulary: &Vocabulary) -> Result<OpenSearch, IndexError> {
         if config.urls.is_empty() {
             return Err(IndexError::Cluster(
                 "no OpenSearch URL given (--opensearch-url)".to_string(),
@@ -145,11 +153,11 @@ impl OpenSearch {
             concepts: TermMatcher::new(&vocabulary.concepts_with_places(), &mut full),
             config,
         };
-        engine.ensure_index()?;
         Ok(engine)
     }
 
-    fn ensure_index(&self) -> Result<(), ClusterError> {
+    /// Creates or updates the index template, and creates the index if it is missing.
+    pub fn ensure_index(&self) -> Result<(), ClusterError> {
         let index = &self.config.index;
         let template = mapping::template(index, SHARDS, REPLICAS);
         self.call(

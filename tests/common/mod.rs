@@ -40,22 +40,77 @@ pub fn corpus(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// The engine the engine-parameterised tests run on: `LABSEARCH_TEST_ENGINE=opensearch`
+/// (with `LABSEARCH_OPENSEARCH_URL`) runs them on an OpenSearch cluster, otherwise on the
+/// embedded index.
+pub fn test_engine() -> labsearch::engine::EngineKind {
+    match std::env::var("LABSEARCH_TEST_ENGINE").as_deref() {
+        Ok("opensearch") => labsearch::engine::EngineKind::Opensearch,
+        Ok("tantivy") | Err(_) => labsearch::engine::EngineKind::Tantivy,
+        Ok(other) => panic!("LABSEARCH_TEST_ENGINE={other}: use tantivy or opensearch"),
+    }
+}
+
+/// The cluster's URLs for the OpenSearch runs.
+pub fn opensearch_urls() -> String {
+    std::env::var("LABSEARCH_OPENSEARCH_URL")
+        .expect("LABSEARCH_TEST_ENGINE=opensearch needs LABSEARCH_OPENSEARCH_URL")
+}
+
+/// An OpenSearch index of `data` named `name` (recreated), on the test cluster.
+pub fn opensearch_of(data: &Path, name: &str) -> Arc<labsearch::opensearch::OpenSearch> {
+    use labsearch::opensearch::{Config, OpenSearch};
+    let config = Config::new(&opensearch_urls(), name);
+    let engine = OpenSearch::connect(config, &Vocabulary::embedded()).expect("cluster answers");
+    let options = IngestOptions {
+        full: true,
+        allow_mass_delete: true,
+        ..IngestOptions::default()
+    };
+    let report = pipeline::ingest(&engine, data, &options).expect("ingest into the cluster");
+    assert!(report.failed.is_empty(), "failures: {:?}", report.failed);
+    Arc::new(engine)
+}
+
 /// The router over an index of the seed corpus.
 pub struct SeedApp {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     router: axum::Router,
 }
 
 impl SeedApp {
-    /// Indexes the seeds.
+    /// Indexes the seeds, in the engine of [`test_engine`] (on OpenSearch, once per test
+    /// binary: the tests share one index of the seeds).
     pub fn new() -> SeedApp {
-        let (dir, index) = index_of(seed_dir());
+        static SEEDS: std::sync::OnceLock<Arc<labsearch::opensearch::OpenSearch>> =
+            std::sync::OnceLock::new();
+        match test_engine() {
+            labsearch::engine::EngineKind::Tantivy => {
+                let (dir, index) = index_of(seed_dir());
+                SeedApp {
+                    _dir: Some(dir),
+                    router: app(AppState::new(Arc::new(Engine::new(
+                        index,
+                        &Vocabulary::embedded(),
+                    )))),
+                }
+            }
+            labsearch::engine::EngineKind::Opensearch => {
+                let name = format!("seeds-{}", std::process::id());
+                let engine = SEEDS.get_or_init(|| opensearch_of(seed_dir(), &name));
+                SeedApp {
+                    _dir: None,
+                    router: app(AppState::new(engine.clone())),
+                }
+            }
+        }
+    }
+
+    /// The router over `engine`.
+    pub fn over(engine: Arc<dyn labsearch::search::SearchEngine>) -> SeedApp {
         SeedApp {
-            _dir: dir,
-            router: app(AppState::new(Arc::new(Engine::new(
-                index,
-                &Vocabulary::embedded(),
-            )))),
+            _dir: None,
+            router: app(AppState::new(engine)),
         }
     }
 
