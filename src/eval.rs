@@ -668,6 +668,7 @@ mod tests {
             relevant: relevant.iter().map(|s| s.to_string()).collect(),
             grades: grades.iter().map(|(s, g)| (s.to_string(), *g)).collect(),
             known_miss: None,
+            kind: String::new(),
         }
     }
 

@@ -185,15 +185,11 @@ pub(crate) async fn health(State(state): State<AppState>) -> Json<HealthDto> {
     // The engine may ask a cluster: off the async threads, outside the search limits.
     let engine = Arc::clone(&state.engine);
     let answer = tokio::task::spawn_blocking(move || (engine.num_documents(), engine.health()));
-    let (documents, health) = answer.await.unwrap_or_else(|_| {
-        (
-            0,
-            crate::search::EngineHealth {
-                engine: "unknown",
-                cluster: None,
-            },
-        )
-    });
+    let unknown = crate::search::EngineHealth {
+        engine: "unknown",
+        cluster: None,
+    };
+    let (documents, health) = answer.await.unwrap_or((0, unknown));
     Json(HealthDto {
         status: "ok",
         documents,

@@ -346,9 +346,11 @@ mod tests {
 
     #[test]
     fn each_facet_ignores_only_its_own_filter() {
-        let mut request = SearchRequest::default();
-        request.countries = vec!["SE".into()];
-        request.methods = vec!["workshops".into()];
+        let request = SearchRequest {
+            countries: vec!["SE".into()],
+            methods: vec!["workshops".into()],
+            ..SearchRequest::default()
+        };
         let filters = Filters::of(&request);
         let country = filters.all_but(Some("country")).to_string();
         assert!(!country.contains("\"SE\"") && country.contains("workshops"));
