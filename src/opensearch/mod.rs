@@ -406,6 +406,7 @@ impl Store for OpenSearch {
         Ok(Box::new(BulkSink {
             engine: self,
             deletes: Vec::new(),
+            pending: Default::default(),
             body: String::new(),
             delete_all: false,
         }))
@@ -468,6 +469,8 @@ impl Store for OpenSearch {
 struct BulkSink<'a> {
     engine: &'a OpenSearch,
     deletes: Vec<String>,
+    /// Files whose new documents are in `body`.
+    pending: std::collections::HashSet<String>,
     body: String,
     delete_all: bool,
 }
@@ -532,6 +535,7 @@ impl BulkSink<'_> {
         }
         self.delete_gathered()?;
         let body = std::mem::take(&mut self.body);
+        self.pending.clear();
         let answer = self.engine.send(
             Method::POST,
             &format!("{}/_bulk", self.engine.config.index),
@@ -546,6 +550,7 @@ impl BulkSink<'_> {
 impl Sink for BulkSink<'_> {
     fn replace_file(&mut self, file_id: &str, records: &[Record]) -> Result<(), IndexError> {
         self.delete_file(file_id)?;
+        self.pending.insert(file_id.to_string());
         for record in records {
             let action = json!({"index": {"_id": record.id}});
             self.body.push_str(&action.to_string());
@@ -561,8 +566,9 @@ impl Sink for BulkSink<'_> {
     }
 
     fn delete_file(&mut self, file_id: &str) -> Result<(), IndexError> {
-        // Deletes must reach the cluster before documents of the same file sent later.
-        if !self.body.is_empty() && self.deletes.iter().all(|f| f != file_id) {
+        // Gathered deletes go before the gathered documents; a file whose new documents are
+        // already gathered has them sent first, so the delete cannot take them.
+        if self.pending.contains(file_id) {
             self.send_bulk()?;
         }
         self.deletes.push(file_id.to_string());
@@ -571,6 +577,7 @@ impl Sink for BulkSink<'_> {
 
     fn delete_all(&mut self) -> Result<(), IndexError> {
         self.body.clear();
+        self.pending.clear();
         self.deletes.clear();
         self.delete_all = true;
         Ok(())
