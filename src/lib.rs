@@ -16,4 +16,5 @@ pub mod matching;
 pub mod pipeline;
 pub mod record;
 pub mod search;
+pub mod translate;
 pub mod vocab;

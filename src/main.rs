@@ -136,6 +136,16 @@ enum Command {
         #[arg(long)]
         bodies: Option<PathBuf>,
     },
+    /// Compile the FreeDict dictionaries (installed by `scripts/fetch-dicts`) into the
+    /// translation file that query translation loads.
+    CompileDicts {
+        /// Directory of the dictd files (`freedict-xxx-yyy.index` and `.dict.dz`).
+        #[arg(long, default_value = "/usr/share/dictd")]
+        dictd: PathBuf,
+        /// The translation file to write.
+        #[arg(long, env = "LABSEARCH_TRANSLATIONS", default_value = labsearch::translate::DEFAULT_PATH)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -297,6 +307,7 @@ fn main() -> ExitCode {
             bodies,
         })
         .map(|()| ExitCode::SUCCESS),
+        Command::CompileDicts { dictd, out } => compile_dicts(&dictd, &out).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
@@ -535,6 +546,25 @@ fn gen_corpus(options: labsearch::gencorpus::GenOptions) -> anyhow::Result<()> {
         summary.distinct_words,
         langs.join(", "),
         formats.join(", ")
+    );
+    Ok(())
+}
+
+/// Compiles the dictionaries and says what came of them.
+fn compile_dicts(dictd: &Path, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let report = labsearch::translate::compile::compile(dictd, out)
+        .with_context(|| format!("cannot compile the dictionaries of {}", dictd.display()))?;
+    for ((from, to), (via, words)) in &report.pairs {
+        tracing::info!(pair = %format!("{from}-{to}"), %via, words, "translations");
+    }
+    tracing::info!(
+        dictionaries = report.sources.len(),
+        words = report.words,
+        bytes = report.bytes,
+        seconds = started.elapsed().as_secs_f64(),
+        out = %out.display(),
+        "translation file written"
     );
     Ok(())
 }
