@@ -250,20 +250,26 @@ fn compose(first: &Table, second: &Table) -> Table {
 }
 
 /// The compiled file's text: a header, then one line per source language and word,
-/// `lang TAB word TAB target:translation[@via] …`, sorted bytewise so that a lookup is a
+/// `lang TAB word TAB target:translation[@via][+] …` (`@r` read backwards, `@en` through
+/// English, `+` when translating it back gives the word again), sorted bytewise so that a lookup is a
 /// binary search over the file as read.
 pub fn render(tables: &BTreeMap<(Lang, Lang), (Via, Table)>, report: &mut CompileReport) -> String {
     let mut lines: BTreeMap<(Lang, &str), Vec<String>> = BTreeMap::new();
     for ((from, to), (via, table)) in tables {
         report.pairs.insert((*from, *to), (*via, table.len()));
+        let back = tables.get(&(*to, *from)).map(|(_, table)| table);
         for (word, targets) in table {
             let items = lines.entry((*from, word.as_str())).or_default();
             for target in targets.iter().take(MAX_PER_LANG) {
-                let mark = match via {
+                let mut mark = match via {
                     Via::Direct => String::new(),
                     Via::Reversed => "@r".to_string(),
                     Via::Pivot(lang) => format!("@{lang}"),
                 };
+                // Round trip: translated back, the translation gives the word again.
+                if back.and_then(|b| b.get(target)).is_some_and(|w| w.contains(word)) {
+                    mark.push('+');
+                }
                 items.push(format!("{to}:{target}{mark}"));
             }
         }

@@ -97,6 +97,8 @@ pub struct Translation {
     pub from: Lang,
     /// How the translation was reached.
     pub via: Via,
+    /// Whether translating it back gives the word again (a round trip confirms the sense).
+    pub round_trip: bool,
 }
 
 /// A loaded translation file.
@@ -138,7 +140,7 @@ impl Translator {
 
     /// The translations of `word` read in each language of `from` (a query word's language
     /// is not known, so usually all), into every other language: direct ones before reversed
-    /// ones before pivots, at most [`MAX_PER_LANG`] per target language, none into a language
+    /// ones before pivots, round trips first among each, at most [`MAX_PER_LANG`] per target language, none into a language
     /// of `from` and none equal to the word.
     pub fn translations(&self, word: &str, from: &[Lang]) -> Vec<Translation> {
         let Some(word) = senses::normalise_headword(word) else {
@@ -164,8 +166,15 @@ impl Translator {
                 found.push(translation);
             }
         }
-        // Stable: within a target language and a way, the dictionary's order stays.
-        found.sort_by_key(|t| (Lang::ALL.iter().position(|l| *l == t.lang), t.via));
+        // Stable: within a target language, a way and a round trip, the dictionary's order
+        // stays.
+        found.sort_by_key(|t| {
+            (
+                Lang::ALL.iter().position(|l| *l == t.lang),
+                t.via,
+                !t.round_trip,
+            )
+        });
         let mut kept: Vec<Translation> = Vec::with_capacity(found.len());
         for translation in found {
             if kept.iter().filter(|t| t.lang == translation.lang).count() < MAX_PER_LANG {
@@ -217,6 +226,10 @@ fn line_key(line: &[u8]) -> &[u8] {
 fn parse_item(item: &str, from: Lang, word: &str) -> Option<Translation> {
     let (lang, rest) = item.split_once(':')?;
     let lang: Lang = lang.parse().ok()?;
+    let (rest, round_trip) = match rest.strip_suffix('+') {
+        Some(rest) => (rest, true),
+        None => (rest, false),
+    };
     let (text, via) = match rest.rsplit_once('@') {
         Some((text, "r")) => (text, Via::Reversed),
         Some((text, pivot)) => (text, Via::Pivot(pivot.parse().ok()?)),
@@ -228,6 +241,7 @@ fn parse_item(item: &str, from: Lang, word: &str) -> Option<Translation> {
         source_word: word.to_string(),
         from,
         via,
+        round_trip,
     })
 }
 
@@ -278,6 +292,7 @@ mod tests {
                 ("gård", "gård <n>\n1. farm\n2. yard\n"),
             ],
         );
+        write_dict(dir.path(), "eng-swe", &[("farm", "farm <n>\nbondgård\n")]);
         write_dict(
             dir.path(),
             "eng-dan",
@@ -343,6 +358,18 @@ mod tests {
             [("hemtjänst".to_string(), Via::Pivot(Lang::Nb))]
         );
         assert_eq!(report.pairs.get(&(Lang::Sv, Lang::Nb)).map(|p| p.0), Some(Via::Direct));
+    }
+
+    #[test]
+    fn round_trips_are_marked() {
+        let (translator, _) = fixture();
+        // försök -> forsøk, and nb -> sv (swe-nor read backwards) gives försök again.
+        let found = translator.translations("försök", &[Lang::Sv]);
+        assert!(found.iter().any(|t| t.text == "forsøk" && t.round_trip));
+        // gård -> farm, but farm -> bondgård: no round trip.
+        let found = translator.translations("gård", &[Lang::Sv]);
+        let farm = found.iter().find(|t| t.text == "farm").expect("a translation");
+        assert!(!farm.round_trip);
     }
 
     #[test]

@@ -151,7 +151,8 @@ fn remove_brackets(text: &str) -> String {
 /// (`koe-`, `-ing`), abbreviations, numbers and phrases longer than [`MAX_WORDS`].
 pub fn normalise_translation(text: &str) -> Option<String> {
     let text = text.trim().trim_matches(|c: char| c == '"' || c == '.' || c == '!' || c == '?');
-    if text.starts_with('-') || text.ends_with('-') || text.contains("...") {
+    if text.starts_with('-') || text.ends_with('-') || text.contains("...") || text.contains('…')
+    {
         return None;
     }
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
