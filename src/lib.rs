@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod eval;
 pub mod gencorpus;
 pub mod http;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use regex::Regex;
 
-use crate::index::analyzers::{fold, lang_index, AnalyzedToken, Analyzers};
+use crate::analysis::{fold, lang_index, AnalyzedToken, Analyzers};
 use crate::lang::Lang;
 use crate::vocab::TermSet;
 

@@ -5,7 +5,8 @@ use tantivy::schema::{
     STRING,
 };
 
-use crate::index::analyzers::{analyzer_name, fold_analyzer_name, lang_index, SPELL_ANALYZER};
+use crate::analysis::lang_index;
+use crate::index::analyzers::{analyzer_name, fold_analyzer_name, SPELL_ANALYZER};
 use crate::lang::Lang;
 
 /// Typed handles to every field of the schema.

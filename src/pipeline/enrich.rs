@@ -507,7 +507,7 @@ impl NameMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::analyzers::Analyzers;
+    use crate::analysis::Analyzers;
     use crate::matching::TermMatcher;
     use crate::vocab::Vocabulary;
 

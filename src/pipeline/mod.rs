@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::index::analyzers::Analyzers;
+use crate::analysis::Analyzers;
 use crate::index::{IndexError, LabIndex};
 use crate::lang::{self, Lang};
 use crate::matching::TermMatcher;
@@ -394,7 +394,7 @@ pub fn ingest_with_progress(
         "{PIPELINE_VERSION}\n{}\n{}\n{}\n",
         rules.fingerprint(),
         vocabulary.fingerprint,
-        crate::index::analyzers::lexicon_fingerprint()
+        crate::analysis::lexicon_fingerprint()
     );
     let repeated = RepeatedLines::new(&walk.files, options.max_file_size);
 

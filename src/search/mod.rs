@@ -16,7 +16,7 @@ use tantivy::collector::Count;
 use tantivy::schema::{Field, IndexRecordOption, TantivyDocument};
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
-use crate::index::analyzers::Analyzers;
+use crate::analysis::Analyzers;
 use crate::index::{IndexError, LabIndex};
 use crate::lang::Lang;
 use crate::matching::TermMatcher;

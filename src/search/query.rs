@@ -31,7 +31,7 @@ use tantivy::query_grammar::{Delimiter, Occur as AstOccur, UserInputAst, UserInp
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
-use crate::index::analyzers::{Analyzers, Profile};
+use crate::analysis::{Analyzers, Profile};
 use crate::index::{Fields, LabIndex};
 use crate::lang::Lang;
 use crate::matching::TermMatcher;
