@@ -79,6 +79,10 @@ enum Command {
         /// Print the figures as one JSON object.
         #[arg(long, env = "LABSEARCH_EVAL_JSON")]
         json: bool,
+        /// Compare the query mechanisms (stop words, translation and its variants, fusion)
+        /// side by side: nDCG@10 per kind of query, one column each.
+        #[arg(long, conflicts_with = "metadata")]
+        signals: bool,
     },
     /// Serve search over HTTP, ingesting first when the index is empty.
     Serve {
@@ -262,8 +266,9 @@ fn main() -> ExitCode {
             data,
             queries,
             json,
+            signals,
             ..
-        } => eval(&data, &queries.unwrap_or_default(), json).map(|()| ExitCode::SUCCESS),
+        } => eval(&data, &queries.unwrap_or_default(), json, signals).map(|()| ExitCode::SUCCESS),
         Command::Serve {
             dirs,
             addr,
@@ -570,8 +575,19 @@ fn compile_dicts(dictd: &Path, out: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs the evaluation harness and prints its report on stdout.
-fn eval(data: &Path, queries: &Path, json: bool) -> anyhow::Result<()> {
+fn eval(data: &Path, queries: &Path, json: bool, signals: bool) -> anyhow::Result<()> {
     let judged = labsearch::eval::load_queries(queries)?;
+    if signals {
+        let report = labsearch::eval::run_signals(data, &judged)
+            .with_context(|| format!("cannot evaluate on {}", data.display()))?;
+        let out = if json {
+            serde_json::to_string_pretty(&report)? + "\n"
+        } else {
+            labsearch::eval::render_signals(&report)
+        };
+        std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+        return Ok(());
+    }
     let report = labsearch::eval::run(data, &judged)
         .with_context(|| format!("cannot evaluate on {}", data.display()))?;
     let out = if json {

@@ -2,7 +2,8 @@
 //!
 //! Each directed pair of languages gets its table from the best source there is:
 //!
-//! 1. a dictionary in that direction (`swe-nor` for sv → nb);
+//! 1. a dictionary in that direction (`swe-nor` for sv → nb), its missing words filled in
+//!    from the opposite dictionary read backwards when there is one;
 //! 2. else the opposite dictionary read backwards (`nno-nob` read as nb → nn): a word's
 //!    translations are the headwords whose first sense it is;
 //! 3. else a pivot: through Bokmål for Nynorsk (the two are nearly one language), else
@@ -135,7 +136,8 @@ pub fn table_of(dict: &Dictd) -> Table {
 pub fn inverted(table: &Table) -> Table {
     let mut out: HashMap<String, Vec<(usize, String)>> = HashMap::new();
     for (headword, words) in table {
-        for (rank, word) in words.iter().enumerate() {
+        // A phrase is never looked up (queries are translated word by word).
+        for (rank, word) in words.iter().enumerate().filter(|(_, w)| !w.contains(' ')) {
             out.entry(word.clone())
                 .or_default()
                 .push((rank, headword.clone()));
@@ -190,7 +192,15 @@ pub fn tables(
                 continue;
             }
             if let Some(table) = direct.get(&(from, to)) {
-                out.insert((from, to), (Via::Direct, table.clone()));
+                // A small dictionary (eng-dan has 400 words) is filled in from the opposite
+                // one read backwards, for the words it lacks.
+                let mut table = table.clone();
+                if let Some(opposite) = direct.get(&(to, from)) {
+                    for (word, heads) in inverted(opposite) {
+                        table.entry(word).or_insert(heads);
+                    }
+                }
+                out.insert((from, to), (Via::Direct, table));
             } else if let Some(table) = direct.get(&(to, from)) {
                 out.insert((from, to), (Via::Reversed, inverted(table)));
             }
