@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::{IndexError, LabIndex, Profile};
 use crate::pipeline::{self, IngestError, IngestOptions};
+use crate::search::query::{QueryOptions, TranslateOptions};
 use crate::search::request::MAX_LIMIT;
 use crate::search::{Engine, ParamError, SearchEngine, SearchError, SearchRequest};
 use crate::vocab::{VocabError, Vocabulary};
@@ -70,9 +71,10 @@ pub struct JudgedQuery {
     /// Why a query is expected to score low, if it is.
     #[serde(default)]
     pub known_miss: Option<String>,
-    /// What kind of query it is (`exact`, `compound`, `cross-language`, ...).
+    /// What kind of query it is (`exact`, `cross-language`, `question`, …), for tables per
+    /// kind.
     #[serde(default)]
-    pub kind: String,
+    pub kind: Option<String>,
 }
 
 impl JudgedQuery {
@@ -190,6 +192,186 @@ pub fn run(data: &Path, queries: &[JudgedQuery]) -> Result<EvalReport, EvalError
         baseline: mean(results.iter().map(|r| r.baseline)),
         queries: results,
     })
+}
+
+/// The constant of reciprocal-rank fusion: a document at rank r (from 0) of a ranking adds
+/// 1 / (k + r + 1).
+pub const RRF_K: f64 = 60.0;
+
+/// One way of ranking that `eval --signals` measures.
+#[derive(Debug, Clone)]
+pub enum Signal {
+    /// labsearch with these mechanisms on.
+    Engine(&'static str, QueryOptions),
+    /// Reciprocal-rank fusion ([`RRF_K`]) of two of the signals before it, by index.
+    Fusion(&'static str, usize, usize),
+}
+
+impl Signal {
+    /// Its column name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Signal::Engine(name, _) | Signal::Fusion(name, _, _) => name,
+        }
+    }
+}
+
+/// The signals compared: each mechanism added alone, its variants, and the fusion of a second,
+/// translated ranking with the ranking without translation.
+pub fn signals() -> Vec<Signal> {
+    let keyword = QueryOptions {
+        stop_words: false,
+        translate: None,
+    };
+    let stop = QueryOptions {
+        stop_words: true,
+        translate: None,
+    };
+    let translated = |options: TranslateOptions| QueryOptions {
+        stop_words: true,
+        translate: Some(options),
+    };
+    let default = TranslateOptions::default();
+    vec![
+        Signal::Engine("keyword", keyword),
+        Signal::Engine("+stop", stop),
+        Signal::Engine("+transl", translated(default)),
+        Signal::Engine(
+            "+tr.direct",
+            translated(TranslateOptions {
+                pivots: false,
+                ..default
+            }),
+        ),
+        Signal::Engine(
+            "+tr.rtrip",
+            translated(TranslateOptions {
+                round_trip_only: true,
+                ..default
+            }),
+        ),
+        Signal::Engine(
+            "+tr.w0.3",
+            translated(TranslateOptions {
+                weight: 0.3,
+                ..default
+            }),
+        ),
+        Signal::Engine(
+            "+tr.w0.8",
+            translated(TranslateOptions {
+                weight: 0.8,
+                ..default
+            }),
+        ),
+        Signal::Fusion("rrf(stop,tr)", 1, 2),
+        Signal::Fusion("rrf(kw,tr)", 0, 2),
+    ]
+}
+
+/// Mean nDCG@10 of each signal, per kind of query and over all.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalsReport {
+    /// The signals, in column order.
+    pub signals: Vec<String>,
+    /// Per kind (and `all`): the number of queries and each signal's mean nDCG@10.
+    pub kinds: BTreeMap<String, (usize, Vec<f64>)>,
+    /// Whether the engine had a translator (without one the translated signals are `+stop`).
+    pub translator: bool,
+    /// Per query: text, kind and each signal's nDCG@10.
+    pub queries: Vec<(String, String, Vec<f64>)>,
+}
+
+/// Indexes `data` once and measures every signal of [`signals`] on `queries`.
+pub fn run_signals(data: &Path, queries: &[JudgedQuery]) -> Result<SignalsReport, EvalError> {
+    let vocabulary = Vocabulary::load(data)?;
+    let index = LabIndex::in_ram(Profile::Full)?;
+    pipeline::ingest(&index, data, &IngestOptions::default())?;
+    let base = Engine::new(index, &vocabulary);
+    let translator = base.translates();
+    let signals = signals();
+    let mut per_query = Vec::with_capacity(queries.len());
+    for query in queries {
+        let request = request_of(query).expect("filters were checked when loading");
+        let mut rankings: Vec<Vec<String>> = Vec::with_capacity(signals.len());
+        for signal in &signals {
+            let ranking = match signal {
+                Signal::Engine(_, options) => {
+                    ranked_sources(&base.clone().with_options(*options), &request)?
+                }
+                Signal::Fusion(_, a, b) => fuse(&rankings[*a], &rankings[*b]),
+            };
+            rankings.push(ranking);
+        }
+        let kind = query.kind.clone().unwrap_or_else(|| "-".into());
+        let ndcg = rankings.iter().map(|r| metrics(r, query).ndcg).collect();
+        per_query.push((query.query.clone(), kind, ndcg));
+    }
+    let mut kinds: BTreeMap<String, (usize, Vec<f64>)> = BTreeMap::new();
+    for (_, kind, ndcg) in &per_query {
+        for key in [kind.as_str(), "all"] {
+            let entry = kinds
+                .entry(key.to_string())
+                .or_insert_with(|| (0, vec![0.0; signals.len()]));
+            entry.0 += 1;
+            for (sum, value) in entry.1.iter_mut().zip(ndcg) {
+                *sum += value;
+            }
+        }
+    }
+    for (n, sums) in kinds.values_mut() {
+        for sum in sums.iter_mut() {
+            *sum /= *n as f64;
+        }
+    }
+    Ok(SignalsReport {
+        signals: signals.iter().map(|s| s.name().to_string()).collect(),
+        kinds,
+        translator,
+        queries: per_query,
+    })
+}
+
+/// Reciprocal-rank fusion of two rankings of sources.
+pub fn fuse(a: &[String], b: &[String]) -> Vec<String> {
+    let mut scores: BTreeMap<&str, f64> = BTreeMap::new();
+    for ranking in [a, b] {
+        for (rank, source) in ranking.iter().enumerate() {
+            *scores.entry(source.as_str()).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+        }
+    }
+    let mut fused: Vec<(&str, f64)> = scores.into_iter().collect();
+    fused.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
+    fused.into_iter().map(|(s, _)| s.to_string()).collect()
+}
+
+/// The signals report as one table: a row per kind, a column per signal (nDCG@10), and the
+/// difference of each to the first.
+pub fn render_signals(report: &SignalsReport) -> String {
+    let mut out = String::new();
+    if !report.translator {
+        out.push_str("(no translation file: the translated signals rank as +stop)\n");
+    }
+    out.push_str(&format!("{:<16} {:>3}", "nDCG@10 by kind", "n"));
+    for name in &report.signals {
+        out.push_str(&format!(" {:>12}", truncate(name, 12)));
+    }
+    out.push('\n');
+    let mut rows: Vec<_> = report.kinds.iter().filter(|(k, _)| *k != "all").collect();
+    rows.extend(report.kinds.get_key_value("all"));
+    for (kind, (n, values)) in rows {
+        out.push_str(&format!("{:<16} {:>3}", truncate(kind, 16), n));
+        let first = values.first().copied().unwrap_or(0.0);
+        for (i, value) in values.iter().enumerate() {
+            if i == 0 {
+                out.push_str(&format!(" {:>12.3}", value));
+            } else {
+                out.push_str(&format!(" {:>6.3}{:>+6.3}", value, value - first));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The sources of the hits, in rank order, each once (a file's entries count at the rank of
@@ -668,7 +850,7 @@ mod tests {
             relevant: relevant.iter().map(|s| s.to_string()).collect(),
             grades: grades.iter().map(|(s, g)| (s.to_string(), *g)).collect(),
             known_miss: None,
-            kind: String::new(),
+            kind: None,
         }
     }
 
@@ -733,11 +915,7 @@ pub fn compare_engines(
         for (_, engine) in engines {
             row.push(metrics(&ranked_sources(*engine, &request)?, query));
         }
-        let kind = if query.kind.is_empty() {
-            "other".to_string()
-        } else {
-            query.kind.clone()
-        };
+        let kind = query.kind.clone().unwrap_or_else(|| "other".to_string());
         per_kind.entry(kind).or_default().push(row.clone());
         per_kind.entry("all".to_string()).or_default().push(row);
     }

@@ -19,4 +19,5 @@ pub mod opensearch;
 pub mod pipeline;
 pub mod record;
 pub mod search;
+pub mod translate;
 pub mod vocab;

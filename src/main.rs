@@ -88,6 +88,10 @@ enum Command {
         /// `<--opensearch-index>-eval`) and print both engines' figures side by side.
         #[command(flatten)]
         engine: EngineArgs,
+        /// Compare the query mechanisms (stop words, translation and its variants, fusion)
+        /// side by side: nDCG@10 per kind of query, one column each.
+        #[arg(long, conflicts_with = "metadata")]
+        signals: bool,
     },
     /// Serve search over HTTP, ingesting first when the index is empty.
     Serve {
@@ -146,6 +150,16 @@ enum Command {
         /// Also write every document's plain title and body as JSON lines to this file.
         #[arg(long)]
         bodies: Option<PathBuf>,
+    },
+    /// Compile the FreeDict dictionaries (installed by `scripts/fetch-dicts`) into the
+    /// translation file that query translation loads.
+    CompileDicts {
+        /// Directory of the dictd files (`freedict-xxx-yyy.index` and `.dict.dz`).
+        #[arg(long, default_value = "/usr/share/dictd")]
+        dictd: PathBuf,
+        /// The translation file to write.
+        #[arg(long, env = "LABSEARCH_TRANSLATIONS", default_value = labsearch::translate::DEFAULT_PATH)]
+        out: PathBuf,
     },
 }
 
@@ -298,8 +312,10 @@ fn main() -> ExitCode {
             queries,
             json,
             engine,
+            signals,
             ..
-        } => eval(&data, &queries.unwrap_or_default(), json, &engine).map(|()| ExitCode::SUCCESS),
+        } => eval(&data, &queries.unwrap_or_default(), json, signals, &engine)
+            .map(|()| ExitCode::SUCCESS),
         Command::Serve {
             dirs,
             addr,
@@ -345,6 +361,9 @@ fn main() -> ExitCode {
             bodies,
         })
         .map(|()| ExitCode::SUCCESS),
+        Command::CompileDicts { dictd, out } => {
+            compile_dicts(&dictd, &out).map(|()| ExitCode::SUCCESS)
+        }
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
@@ -685,11 +704,47 @@ fn gen_corpus(options: labsearch::gencorpus::GenOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Compiles the dictionaries and says what came of them.
+fn compile_dicts(dictd: &Path, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let report = labsearch::translate::compile::compile(dictd, out)
+        .with_context(|| format!("cannot compile the dictionaries of {}", dictd.display()))?;
+    for ((from, to), (via, words)) in &report.pairs {
+        tracing::info!(pair = %format!("{from}-{to}"), %via, words, "translations");
+    }
+    tracing::info!(
+        dictionaries = report.sources.len(),
+        words = report.words,
+        bytes = report.bytes,
+        seconds = started.elapsed().as_secs_f64(),
+        out = %out.display(),
+        "translation file written"
+    );
+    Ok(())
+}
+
 /// Runs the evaluation harness and prints its report on stdout.
-fn eval(data: &Path, queries: &Path, json: bool, engine: &EngineArgs) -> anyhow::Result<()> {
+fn eval(
+    data: &Path,
+    queries: &Path,
+    json: bool,
+    signals: bool,
+    engine: &EngineArgs,
+) -> anyhow::Result<()> {
     let judged = labsearch::eval::load_queries(queries)?;
     if engine.engine == EngineKind::Opensearch {
         return eval_both_engines(data, &judged, json, engine);
+    }
+    if signals {
+        let report = labsearch::eval::run_signals(data, &judged)
+            .with_context(|| format!("cannot evaluate on {}", data.display()))?;
+        let out = if json {
+            serde_json::to_string_pretty(&report)? + "\n"
+        } else {
+            labsearch::eval::render_signals(&report)
+        };
+        std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+        return Ok(());
     }
     let report = labsearch::eval::run(data, &judged)
         .with_context(|| format!("cannot evaluate on {}", data.display()))?;

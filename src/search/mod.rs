@@ -10,6 +10,8 @@ pub mod request;
 pub mod snippet;
 pub mod suggest;
 
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use tantivy::collector::Count;
@@ -21,6 +23,7 @@ use crate::index::{IndexError, LabIndex};
 use crate::lang::Lang;
 use crate::matching::TermMatcher;
 use crate::record::Record;
+use crate::translate::{self, Translator};
 use crate::vocab::Vocabulary;
 use facets::{FacetCounts, FacetedCollector, FilteredTopDocs, Filters};
 pub use request::{ParamError, SearchRequest, YearRange};
@@ -54,7 +57,8 @@ pub struct Hit {
     /// Organisation named in the text.
     pub organisation: Option<String>,
     /// Why this is a hit: the query's words as they stand in the snippet (`word`) or the
-    /// title (`title:word`), and the tags the query names that it carries (`tag:slug`).
+    /// title (`title:word`), the tags the query names that it carries (`tag:slug`), and the
+    /// translations of query words it holds (`klima ← klimat`).
     pub matched: Vec<String>,
 }
 
@@ -156,8 +160,39 @@ pub struct Engine {
     facets: facets::FacetCache,
 }
 
+/// The translator of the default translation file ([`translate::default_path`]), loaded once
+/// per process; `None` (translation off, said once in the log) when the file is missing or
+/// broken.
+pub fn shared_translator() -> Option<Arc<Translator>> {
+    static SHARED: OnceLock<Option<Arc<Translator>>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| load_translator(&translate::default_path()))
+        .clone()
+}
+
+/// The translator of the file at `path`, or `None` (logged) when it cannot be loaded.
+pub fn load_translator(path: &Path) -> Option<Arc<Translator>> {
+    let started = Instant::now();
+    match Translator::load(path) {
+        Ok(translator) => {
+            tracing::info!(
+                path = %path.display(),
+                bytes = translator.size(),
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "query translation on"
+            );
+            Some(Arc::new(translator))
+        }
+        Err(err) => {
+            tracing::info!(%err, "query translation off (scripts/fetch-dicts makes the file)");
+            None
+        }
+    }
+}
+
 impl Engine {
-    /// An engine over `index`, widening queries with `vocabulary`.
+    /// An engine over `index`, widening queries with `vocabulary`, and translating query
+    /// words when the default translation file is there ([`shared_translator`]).
     pub fn new(index: LabIndex, vocabulary: &Vocabulary) -> Engine {
         // The vocabulary matchers use the full analysis, like the ingest that tagged the
         // documents; the query analyzers must match the index's own.
@@ -172,9 +207,30 @@ impl Engine {
                 methods,
                 concepts,
                 affixes: affix::AffixCache::default(),
+                translator: shared_translator(),
+                options: query::QueryOptions::default(),
             },
             facets: facets::FacetCache::default(),
         }
+    }
+}
+
+impl Engine {
+    /// The same engine with other query mechanisms on (the evaluation compares them).
+    pub fn with_options(mut self, options: query::QueryOptions) -> Engine {
+        self.context.options = options;
+        self
+    }
+
+    /// The same engine with another translator, or none.
+    pub fn with_translator(mut self, translator: Option<Arc<Translator>>) -> Engine {
+        self.context.translator = translator;
+        self
+    }
+
+    /// Whether query words are translated.
+    pub fn translates(&self) -> bool {
+        self.context.translator.is_some() && self.context.options.translate.is_some()
     }
 }
 
@@ -258,6 +314,21 @@ impl SearchEngine for Engine {
                 };
                 if let Some(slug) = tagged {
                     matched.push(format!("tag:{slug}"));
+                }
+            }
+            for used in built.iter().flat_map(|b| &b.translations) {
+                if used.lang != record.lang {
+                    continue;
+                }
+                let field = |lang| [index.fields().title_of(lang), index.fields().body_of(lang)];
+                let holds = used.stems.iter().all(|stem| {
+                    field(used.lang)
+                        .into_iter()
+                        .any(|f| has_term(&searcher, address, f, stem))
+                });
+                let reason = format!("{} ← {}", used.text, used.source);
+                if holds && !matched.contains(&reason) {
+                    matched.push(reason);
                 }
             }
             hits.push(Hit {

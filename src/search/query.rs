@@ -12,6 +12,13 @@
 //! | the word with diacritics folded | `fold_xx` | [`FOLD_WEIGHT`] |
 //! | only when the word is nowhere in the index: its nearest indexed spelling, with all the signals above | as above | × [`TYPO_WEIGHT`] |
 //! | only when the word is nowhere in the index: folded forms within edit distance 1–2 | `fold_xx` | [`TYPO_SCORE`] (constant) |
+//! | the word's dictionary translations, the best of them (one group per word) | `title_xx`, `body_xx` of their language | [`TRANSLATION_WEIGHT`] |
+//!
+//! Stop words of the query's languages are left out of a query that has other words
+//! ([`stopwords::dropped`]); inside quotes, with `+`, and in a query made only of them they
+//! stay. A word's translations (from the compiled FreeDict dictionaries, when the engine has
+//! them) are searched in their own language's fields as one group: the best translation
+//! counts, at a weight below the word's, so a well-translated word does not outweigh the rest.
 //!
 //! The word is analyzed by every language's analyzer and looked up in that language's fields,
 //! so an inflected Norwegian query finds a Norwegian document without the user naming the
@@ -22,6 +29,7 @@
 //! the tag, whichever scores higher ([`SPAN_TAG_SCORE`]).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
@@ -37,6 +45,7 @@ use crate::lang::Lang;
 use crate::matching::TermMatcher;
 use crate::search::affix::{self, AffixCache, Expansion};
 use crate::search::suggest;
+use crate::translate::{stopwords, Translator, Via};
 
 /// How much a title match outweighs a body match.
 pub const TITLE_BOOST: f32 = 2.0;
@@ -71,6 +80,66 @@ const MIN_INSIDE_CHARS: usize = 5;
 /// The rest of a compound around a part looked for must be at least this long.
 const MIN_REST: usize = 3;
 
+/// Weight of a word's translations (the best one of the group), against 1 for the word.
+pub const TRANSLATION_WEIGHT: f32 = 0.5;
+/// Translations searched per query word.
+const MAX_TRANSLATIONS_PER_WORD: usize = 8;
+/// Translations searched per query.
+const MAX_TRANSLATIONS: usize = 24;
+
+/// Which of the query's mechanisms are on (all by default; the evaluation turns them off one
+/// by one to measure each).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryOptions {
+    /// Leave the stop words out of a query that has other words.
+    pub stop_words: bool,
+    /// Add each word's translations (when the engine has a translator).
+    pub translate: Option<TranslateOptions>,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            stop_words: true,
+            translate: Some(TranslateOptions::default()),
+        }
+    }
+}
+
+/// How query words are translated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TranslateOptions {
+    /// Weight of a word's translation group.
+    pub weight: f32,
+    /// Also translations through a pivot language (the least sure).
+    pub pivots: bool,
+    /// Only translations that translate back to the word.
+    pub round_trip_only: bool,
+}
+
+impl Default for TranslateOptions {
+    fn default() -> Self {
+        TranslateOptions {
+            weight: TRANSLATION_WEIGHT,
+            pivots: true,
+            round_trip_only: false,
+        }
+    }
+}
+
+/// A translation a query searched for, to explain the hits it found (`klima ← klimat`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedTranslation {
+    /// The language of the translation.
+    pub lang: Lang,
+    /// The translation as the dictionary gives it.
+    pub text: String,
+    /// The query word translated.
+    pub source: String,
+    /// The indexed terms of the translation in its language's body field (its stems).
+    pub stems: Vec<String>,
+}
+
 /// Constant score of a document tagged with a method the query names.
 pub const METHOD_SCORE: f32 = 1.5;
 /// Constant score of a document tagged with a concept the query names.
@@ -87,6 +156,10 @@ pub struct QueryContext {
     pub concepts: TermMatcher,
     /// Reversed dictionaries for words looked for inside compounds, shared by all searches.
     pub affixes: AffixCache,
+    /// Dictionary translations of query words, when the translation file was there.
+    pub translator: Option<Arc<Translator>>,
+    /// The mechanisms on.
+    pub options: QueryOptions,
 }
 
 /// A built query and the plain words it was made of (for spelling suggestions).
@@ -101,6 +174,8 @@ pub struct BuiltQuery {
     pub uncorrectable: Vec<String>,
     /// The tags the query names (`method:slug`, `concept:slug`), which may explain a hit.
     pub tags: BTreeSet<Tag>,
+    /// The translations searched for.
+    pub translations: Vec<UsedTranslation>,
     /// What building the query cost.
     pub work: QueryWork,
 }
@@ -125,6 +200,10 @@ pub struct QueryWork {
     pub examined: usize,
     /// Words the fallbacks expanded to.
     pub expanded: usize,
+    /// Translations of query words searched for.
+    pub translations: usize,
+    /// Stop words left out.
+    pub stop_words: usize,
 }
 
 /// The query for `text`; `None` when the text is empty (match every document).
@@ -152,6 +231,7 @@ pub fn build(
         present: None,
         uncorrectable: Vec::new(),
         tags: BTreeSet::new(),
+        translations: Vec::new(),
         work: QueryWork::default(),
     };
     let query = match index.profile() {
@@ -193,6 +273,7 @@ pub fn build(
         corrections: builder.corrections,
         uncorrectable: builder.uncorrectable,
         tags: builder.tags,
+        translations: builder.translations,
         work: builder.work,
     })
 }
@@ -234,6 +315,8 @@ struct Builder<'a> {
     uncorrectable: Vec<String>,
     /// Tags named by the query so far.
     tags: BTreeSet<Tag>,
+    /// Translations searched for so far.
+    translations: Vec<UsedTranslation>,
     /// What the query has cost so far.
     work: QueryWork,
 }
@@ -243,6 +326,7 @@ impl Builder<'_> {
         match ast {
             UserInputAst::Clause(clauses) => {
                 let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                let dropped = self.stop_words(clauses);
                 let mut i = 0;
                 while i < clauses.len() {
                     // Consecutive plain words that together name a method or concept
@@ -250,6 +334,11 @@ impl Builder<'_> {
                     if let Some((len, query)) = self.vocabulary_span(&clauses[i..]) {
                         out.push((Occur::Should, query));
                         i += len;
+                        continue;
+                    }
+                    if dropped[i] {
+                        self.work.stop_words += 1;
+                        i += 1;
                         continue;
                     }
                     let (occur, sub) = &clauses[i];
@@ -291,6 +380,49 @@ impl Builder<'_> {
                 _ => None,
             },
         }
+    }
+
+    /// For each clause, whether it is a stop word left out: plain optional single words only
+    /// (not in quotes, not with `+` or `-`, not a field), judged together
+    /// ([`stopwords::dropped`]).
+    fn stop_words(&self, clauses: &[(Option<AstOccur>, UserInputAst)]) -> Vec<bool> {
+        let mut out = vec![false; clauses.len()];
+        if !self.context.options.stop_words {
+            return out;
+        }
+        let plain: Vec<(usize, String)> = clauses
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (occur, sub))| {
+                let UserInputAst::Leaf(leaf) = sub else {
+                    return None;
+                };
+                let UserInputLeaf::Literal(literal) = &**leaf else {
+                    return None;
+                };
+                let plain = matches!(occur, None | Some(AstOccur::Should))
+                    && literal.field_name.is_none()
+                    && literal.delimiter == Delimiter::None;
+                let words = self.analyzers.words(&literal.phrase);
+                (plain && words.len() == 1).then(|| (i, words[0].clone()))
+            })
+            .collect();
+        // A query of stop words and quoted phrases or required words is not "only stop
+        // words": the phrase carries it.
+        let others = clauses.len() > plain.len();
+        let words: Vec<&str> = plain.iter().map(|(_, w)| w.as_str()).collect();
+        let mut dropped = stopwords::dropped(&words);
+        if others && dropped.iter().all(|d| !d) {
+            let langs = stopwords::languages_of(&words);
+            dropped = words
+                .iter()
+                .map(|w| langs.iter().any(|l| stopwords::is_stop_word(*l, w)))
+                .collect();
+        }
+        for ((i, _), drop) in plain.iter().zip(dropped) {
+            out[*i] = drop;
+        }
+        out
     }
 
     /// The longest run (2 to [`MAX_SPAN_WORDS`] words) at the start of `clauses` of plain,
@@ -403,7 +535,84 @@ impl Builder<'_> {
             // A word asked of titles only names no method or concept for the bonus.
             self.named.push(word.to_string());
         }
+        if !only_titles {
+            clauses.extend(self.translated(word));
+        }
         union(clauses)
+    }
+
+    /// The word's translations into the other languages the index holds, each searched in
+    /// its own language's title and body, as one group: the best match counts, at the
+    /// translation weight. `None` without a translator, or when no translation is indexed.
+    fn translated(&mut self, word: &str) -> Option<Box<dyn Query>> {
+        let options = self.context.options.translate?;
+        let translator = self.context.translator.clone()?;
+        if self.work.translations >= MAX_TRANSLATIONS {
+            return None;
+        }
+        let present = self.present_languages();
+        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+        for translation in translator.translations(word, &Lang::ALL) {
+            if alternatives.len() >= MAX_TRANSLATIONS_PER_WORD
+                || self.work.translations >= MAX_TRANSLATIONS
+            {
+                break;
+            }
+            if (!options.pivots && matches!(translation.via, Via::Pivot(_)))
+                || (options.round_trip_only && !translation.round_trip)
+                || !present.contains(&translation.lang)
+            {
+                continue;
+            }
+            let lang = translation.lang;
+            let stems = self.analyzers.whole_terms(lang, &translation.text);
+            // The word itself, read in that language, is searched already.
+            if stems.is_empty() || stems == self.analyzers.whole_terms(lang, word) {
+                continue;
+            }
+            let query = if let [stem] = stems.as_slice() {
+                let clauses: Vec<Box<dyn Query>> = self
+                    .term(self.fields.title_of(lang), stem, TITLE_BOOST)
+                    .into_iter()
+                    .chain(self.term(self.fields.body_of(lang), stem, 1.0))
+                    .collect();
+                union(clauses)
+            } else {
+                self.body_phrase(lang, &stems)
+            };
+            let Some(query) = query else { continue };
+            self.work.translations += 1;
+            self.translations.push(UsedTranslation {
+                lang,
+                text: translation.text,
+                source: word.to_string(),
+                stems,
+            });
+            alternatives.push(query);
+        }
+        match alternatives.len() {
+            0 => None,
+            _ => Some(Box::new(BoostQuery::new(
+                Box::new(DisjunctionMaxQuery::new(alternatives)),
+                options.weight,
+            ))),
+        }
+    }
+
+    /// `stems` as a phrase (one position of slack) in `lang`'s body field, or `None` when a
+    /// stem is not indexed there.
+    fn body_phrase(&mut self, lang: Lang, stems: &[String]) -> Option<Box<dyn Query>> {
+        let field = self.fields.body_of(lang);
+        if stems.iter().any(|t| self.doc_freq(field, t) == 0) {
+            return None;
+        }
+        self.work.terms += stems.len();
+        let terms = stems
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i, Term::from_field_text(field, t)))
+            .collect();
+        Some(Box::new(PhraseQuery::new_with_offset_and_slop(terms, 1)))
     }
 
     fn signals(&mut self, word: &str, only_titles: bool) -> Vec<Box<dyn Query>> {
