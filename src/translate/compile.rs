@@ -169,8 +169,11 @@ pub struct CompileReport {
     pub sources: Vec<String>,
 }
 
+/// The translation table of each language pair, with how it was reached.
+pub type Tables = BTreeMap<(Lang, Lang), (Via, Table)>;
+
 /// All directed tables of labsearch's languages from the dictionaries `sources`.
-pub fn tables(sources: &[Source]) -> Result<BTreeMap<(Lang, Lang), (Via, Table)>, TranslateError> {
+pub fn tables(sources: &[Source]) -> Result<Tables, TranslateError> {
     let mut direct: BTreeMap<(Lang, Lang), Table> = BTreeMap::new();
     for source in sources {
         let dict = Dictd::open(&source.index, &source.dict)?;
@@ -187,7 +190,7 @@ pub fn tables(sources: &[Source]) -> Result<BTreeMap<(Lang, Lang), (Via, Table)>
             }
         }
     }
-    let mut out: BTreeMap<(Lang, Lang), (Via, Table)> = BTreeMap::new();
+    let mut out: Tables = BTreeMap::new();
     for from in Lang::ALL {
         for to in Lang::ALL {
             if from == to {
@@ -265,7 +268,7 @@ fn compose(first: &Table, second: &Table) -> Table {
 /// `lang TAB word TAB target:translation[@via][+] …` (`@r` read backwards, `@en` through
 /// English, `+` when translating it back gives the word again), sorted bytewise so that a lookup is a
 /// binary search over the file as read.
-pub fn render(tables: &BTreeMap<(Lang, Lang), (Via, Table)>, report: &mut CompileReport) -> String {
+pub fn render(tables: &Tables, report: &mut CompileReport) -> String {
     let mut lines: BTreeMap<(Lang, &str), Vec<String>> = BTreeMap::new();
     for ((from, to), (via, table)) in tables {
         report.pairs.insert((*from, *to), (*via, table.len()));
