@@ -45,7 +45,9 @@ const DESCRIBED_GAP_WORDS: usize = 6;
 
 /// Compiles a described-use pattern to a case-insensitive regex. The pattern is words
 /// separated by spaces; `(a|b)` lists alternatives, a trailing `*` lets a word go on
-/// ("resident*" matches "residents"), `...` stands for up to [`DESCRIBED_GAP_WORDS`] words.
+/// ("resident*" matches "residents"), `...` stands for up to [`DESCRIBED_GAP_WORDS`] words,
+/// and `#` for a count written in digits ("interviewed 16 care leavers": a verb of
+/// interviewing followed by how many people is evidence whoever they were).
 pub fn compile_described(pattern: &str) -> Result<Regex, regex::Error> {
     const SEP: &str = r"[^\p{L}\p{N}]+";
     const WORD: &str = r"[\p{L}\p{N}'’-]+";
@@ -60,7 +62,24 @@ pub fn compile_described(pattern: &str) -> Result<Regex, regex::Error> {
             out.push_str(SEP);
         }
         first = false;
-        let inner = token.trim_start_matches('(').trim_end_matches(')');
+        if token == "#" {
+            out.push_str(r"\p{Nd}+");
+            continue;
+        }
+        let inner = match token.strip_prefix('(') {
+            Some(rest) => rest.strip_suffix(')'),
+            None => Some(token),
+        }
+        .filter(|inner| {
+            !inner.contains(['(', ')']) && (token.starts_with('(') || !inner.contains('|'))
+        })
+        .ok_or_else(|| {
+            // "(spoke with|talked to)" would split into "(spoke", "with|talked" and "to)":
+            // alternatives are single words, so such a pattern is refused, not half-matched.
+            regex::Error::Syntax(format!(
+                "{pattern:?}: {token:?} is not a word, `(a|b)` of single words, `...` or `#`"
+            ))
+        })?;
         let alternatives: Vec<String> = inner
             .split('|')
             .map(|alt| match alt.strip_suffix('*') {
@@ -464,5 +483,29 @@ mod tests {
             suffixes,
             [("bcdef".to_string(), 1), ("cdef".to_string(), 2)]
         );
+    }
+
+    #[test]
+    fn a_described_pattern_counts_digits_and_refuses_split_alternatives() {
+        let re = compile_described("(interviewed|interviewing) #").unwrap();
+        assert!(re.is_match("We interviewed 16 care leavers."));
+        assert!(!re.is_match("We interviewed care leavers."));
+        assert!(!re.is_match("We interviewed16 care leavers."));
+        let err = compile_described("(spoke with|talked to) #").unwrap_err();
+        assert!(err.to_string().contains("\"(spoke\""), "{err}");
+        assert!(compile_described("talked|spoke with").is_err());
+    }
+
+    #[test]
+    fn every_shipped_described_pattern_compiles() {
+        let vocab = crate::vocab::Vocabulary::embedded();
+        let mut n = 0;
+        for entry in &vocab.methods.entries {
+            for (_, pattern) in &entry.described {
+                compile_described(pattern).unwrap_or_else(|err| panic!("{}: {err}", entry.slug));
+                n += 1;
+            }
+        }
+        assert!(n > 20, "only {n} described patterns");
     }
 }

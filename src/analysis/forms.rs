@@ -63,7 +63,10 @@ fn compute(lang: Lang, kind: Kind, stemmer: &rust_stemmers::Stemmer, word: &str)
     if forms.is_empty() {
         forms.push(word.to_string());
     }
-    forms.iter().map(|form| stem_with(stemmer, form)).collect()
+    forms
+        .iter()
+        .map(|form| stem_with(lang, stemmer, form))
+        .collect()
 }
 
 /// Calls `f` with the stemmed forms of `word` (lowercase) under `kind` analysis: the first

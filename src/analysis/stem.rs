@@ -24,14 +24,68 @@ const MIN_STEM_CHARS: usize = 4;
 
 /// The stem of `word` in `lang`, or the word itself when the stem would be too short.
 pub fn stem(lang: Lang, word: &str) -> String {
-    stem_with(&stemmer(lang), word)
+    stem_with(lang, &stemmer(lang), word)
 }
 
-pub(crate) fn stem_with(stemmer: &rust_stemmers::Stemmer, word: &str) -> String {
+pub(crate) fn stem_with(lang: Lang, stemmer: &rust_stemmers::Stemmer, word: &str) -> String {
     let stemmed = stemmer.stem(word);
     if stemmed.chars().count() < MIN_STEM_CHARS && stemmed.len() < word.len() {
-        word.to_string()
-    } else {
-        stemmed.into_owned()
+        return word.to_string();
+    }
+    let mut stemmed = stemmed.into_owned();
+    if lang == Lang::Fi {
+        finnish_nen_class(word, &mut stemmed);
+    }
+    stemmed
+}
+
+/// Finnish words in -nen (the action nouns in -minen, which name most methods, and
+/// adjectives like "asiakaslähtöinen") change stem when inflected: "yhteiskehittäminen",
+/// "yhteiskehittämisen", "yhteiskehittämistä". Snowball leaves three stems ("…min", "…mis",
+/// "…m"); this gives all of them the stem of the inflected forms ("…mis"), so a query in the
+/// nominative finds the genitive in text, and the other way round.
+fn finnish_nen_class(word: &str, stemmed: &mut String) {
+    const MIN_WORD_CHARS: usize = 7;
+    if word.chars().count() < MIN_WORD_CHARS {
+        return;
+    }
+    if let Some(base) = word.strip_suffix("nen") {
+        // The nominative: Snowball drops "en", leaving "…n"; the other forms have "…s".
+        if stemmed.len() == base.len() + 1 && stemmed.starts_with(base) && stemmed.ends_with('n') {
+            stemmed.pop();
+            stemmed.push('s');
+        }
+        return;
+    }
+    for partitive in ["mistä", "mista"] {
+        // The partitive of an action noun: Snowball drops "istä", leaving "…m".
+        if let Some(base) = word.strip_suffix(partitive) {
+            if stemmed.len() == base.len() + 1 && stemmed.starts_with(base) {
+                stemmed.push_str("is");
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finnish_action_nouns_keep_one_stem_through_their_cases() {
+        let forms = [
+            "yhteiskehittäminen",
+            "yhteiskehittämisen",
+            "yhteiskehittämistä",
+            "yhteiskehittämiseen",
+            "yhteiskehittämisessä",
+        ];
+        let stems: Vec<String> = forms.iter().map(|w| stem(Lang::Fi, w)).collect();
+        assert!(stems.iter().all(|s| s == "yhteiskehittämis"), "{stems:?}");
+        assert_eq!(stem(Lang::Fi, "ihminen"), stem(Lang::Fi, "ihmisen"));
+        // Other words are Snowball's: "kokeilun" is still "kokeilu", "taloista" still "talo".
+        assert_eq!(stem(Lang::Fi, "kokeilun"), "kokeilu");
+        assert_eq!(stem(Lang::Fi, "taloista"), stem(Lang::Fi, "talo"));
     }
 }
