@@ -33,10 +33,30 @@ pub(crate) fn stem_with(lang: Lang, stemmer: &rust_stemmers::Stemmer, word: &str
         return word.to_string();
     }
     let mut stemmed = stemmed.into_owned();
-    if lang == Lang::Fi {
-        finnish_nen_class(word, &mut stemmed);
+    match lang {
+        Lang::Fi => finnish_nen_class(word, &mut stemmed),
+        Lang::Nl => dutch_ie_plural(stemmer, word, &mut stemmed),
+        _ => {}
     }
     stemmed
+}
+
+/// Dutch nouns in -ie take the plural -ies ("organisatie", "organisaties"; "woningcorporatie",
+/// "woningcorporaties"), which Snowball leaves whole (it strips an "s" only after a
+/// consonant), and -ieën ("categorieën"): the plural is given the singular's stem.
+fn dutch_ie_plural(stemmer: &rust_stemmers::Stemmer, word: &str, stemmed: &mut String) {
+    const MIN_WORD_CHARS: usize = 7;
+    if word.chars().count() < MIN_WORD_CHARS {
+        return;
+    }
+    if word.ends_with("ies") && stemmed == word {
+        *stemmed = stemmer.stem(&word[..word.len() - 1]).into_owned();
+    } else if let Some(singular) = word.strip_suffix("ën").or_else(|| word.strip_suffix("en")) {
+        // "categorieën", "industrieën": the plural of -ie in -ieën.
+        if singular.ends_with("ie") {
+            *stemmed = stemmer.stem(singular).into_owned();
+        }
+    }
 }
 
 /// Finnish words in -nen (the action nouns in -minen, which name most methods, and
@@ -87,5 +107,17 @@ mod tests {
         // Other words are Snowball's: "kokeilun" is still "kokeilu", "taloista" still "talo".
         assert_eq!(stem(Lang::Fi, "kokeilun"), "kokeilu");
         assert_eq!(stem(Lang::Fi, "taloista"), stem(Lang::Fi, "talo"));
+    }
+
+    #[test]
+    fn dutch_plurals_in_ies_share_the_singulars_stem() {
+        for (plural, singular) in [
+            ("woningcorporaties", "woningcorporatie"),
+            ("organisaties", "organisatie"),
+            ("categorieën", "categorie"),
+        ] {
+            assert_eq!(stem(Lang::Nl, plural), stem(Lang::Nl, singular), "{plural}");
+        }
+        assert_eq!(stem(Lang::Nl, "kies"), "kies");
     }
 }
