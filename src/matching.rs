@@ -66,13 +66,12 @@ pub fn compile_described(pattern: &str) -> Result<Regex, regex::Error> {
             out.push_str(r"\p{Nd}+");
             continue;
         }
+        // A word, or `(a|b)`: alternatives only inside one pair of parentheses.
         let inner = match token.strip_prefix('(') {
             Some(rest) => rest.strip_suffix(')'),
-            None => Some(token),
+            None => Some(token).filter(|word| !word.contains('|')),
         }
-        .filter(|inner| {
-            !inner.contains(['(', ')']) && (token.starts_with('(') || !inner.contains('|'))
-        })
+        .filter(|inner| !inner.contains(['(', ')']))
         .ok_or_else(|| {
             // "(spoke with|talked to)" would split into "(spoke", "with|talked" and "to)":
             // alternatives are single words, so such a pattern is refused, not half-matched.

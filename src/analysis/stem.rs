@@ -22,6 +22,10 @@ pub(crate) fn stemmer(lang: Lang) -> rust_stemmers::Stemmer {
 /// and a word that short is better matched whole.
 const MIN_STEM_CHARS: usize = 4;
 
+/// Words shorter than this keep Snowball's stem as it is: the fixes below are for the long,
+/// derived words that name methods and organisations, not for short everyday words ("kies").
+const MIN_FIXED_WORD_CHARS: usize = 7;
+
 /// The stem of `word` in `lang`, or the word itself when the stem would be too short.
 pub fn stem(lang: Lang, word: &str) -> String {
     stem_with(lang, &stemmer(lang), word)
@@ -45,8 +49,7 @@ pub(crate) fn stem_with(lang: Lang, stemmer: &rust_stemmers::Stemmer, word: &str
 /// "woningcorporaties"), which Snowball leaves whole (it strips an "s" only after a
 /// consonant), and -ieën ("categorieën"): the plural is given the singular's stem.
 fn dutch_ie_plural(stemmer: &rust_stemmers::Stemmer, word: &str, stemmed: &mut String) {
-    const MIN_WORD_CHARS: usize = 7;
-    if word.chars().count() < MIN_WORD_CHARS {
+    if word.chars().count() < MIN_FIXED_WORD_CHARS {
         return;
     }
     if word.ends_with("ies") && stemmed == word {
@@ -65,13 +68,12 @@ fn dutch_ie_plural(stemmer: &rust_stemmers::Stemmer, word: &str, stemmed: &mut S
 /// "…m"); this gives all of them the stem of the inflected forms ("…mis"), so a query in the
 /// nominative finds the genitive in text, and the other way round.
 fn finnish_nen_class(word: &str, stemmed: &mut String) {
-    const MIN_WORD_CHARS: usize = 7;
-    if word.chars().count() < MIN_WORD_CHARS {
+    if word.chars().count() < MIN_FIXED_WORD_CHARS {
         return;
     }
     if let Some(base) = word.strip_suffix("nen") {
         // The nominative: Snowball drops "en", leaving "…n"; the other forms have "…s".
-        if stemmed.len() == base.len() + 1 && stemmed.starts_with(base) && stemmed.ends_with('n') {
+        if stemmed.strip_suffix('n') == Some(base) {
             stemmed.pop();
             stemmed.push('s');
         }
@@ -80,7 +82,7 @@ fn finnish_nen_class(word: &str, stemmed: &mut String) {
     for partitive in ["mistä", "mista"] {
         // The partitive of an action noun: Snowball drops "istä", leaving "…m".
         if let Some(base) = word.strip_suffix(partitive) {
-            if stemmed.len() == base.len() + 1 && stemmed.starts_with(base) {
+            if stemmed.strip_suffix('m') == Some(base) {
                 stemmed.push_str("is");
             }
             return;
