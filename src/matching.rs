@@ -24,8 +24,8 @@ pub struct TermMatcher {
     /// Per language, in [`Lang::ALL`] order.
     by_lang: Vec<LangTerms>,
     /// Names written `=name`: in document text they match only as written, with an
-    /// inflection ending, or as the head of a compound (entry, lowercased form).
-    exact: Vec<(usize, String)>,
+    /// inflection ending, or as the head of a compound (lowercased form -> entries).
+    exact: HashMap<String, Vec<usize>>,
     /// Patterns of described use, compiled: (language, entry, pattern).
     described: Vec<(Lang, usize, Regex)>,
 }
@@ -194,15 +194,12 @@ impl TermMatcher {
             }
             by_lang.push(terms);
         }
-        let mut exact = Vec::new();
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
         let mut described = Vec::new();
         for (idx, entry) in set.entries.iter().enumerate() {
             for (_, term) in &entry.terms {
-                if let Some(form) = term.strip_prefix('=') {
-                    let form = form.to_lowercase();
-                    if !exact.contains(&(idx, form.clone())) {
-                        exact.push((idx, form));
-                    }
+                if let Some(form) = term.strip_prefix('=').filter(|f| !f.is_empty()) {
+                    push_unique(exact.entry(form.to_lowercase()).or_default(), idx);
                 }
             }
             for (lang, pattern) in &entry.described {
@@ -265,11 +262,11 @@ impl TermMatcher {
                 }
             }
         }
-        for (position, word) in surface.iter().enumerate() {
-            let word = word.to_lowercase();
-            for (idx, form) in &self.exact {
-                if exact_match(&word, form) {
-                    note(*idx, position, cut(&word));
+        if !self.exact.is_empty() {
+            for (position, word) in surface.iter().enumerate() {
+                let word = word.to_lowercase();
+                for idx in exact_matches(&self.exact, &word) {
+                    note(idx, position, cut(&word));
                 }
             }
         }
@@ -410,6 +407,30 @@ impl TermMatcher {
 
 /// Whether `word` (lowercased, as written) is the exact name `form`, inflected, or a compound
 /// ending in it.
+/// The entries of the exact names `word` is (see [`exact_match`]), looked up per ending
+/// and per head, so the cost grows with the word, not with the number of names.
+fn exact_matches(exact: &HashMap<String, Vec<usize>>, word: &str) -> Vec<usize> {
+    let mut hits = Vec::new();
+    for ending in EXACT_ENDINGS {
+        let Some(stem) = word.strip_suffix(ending) else {
+            continue;
+        };
+        // The whole stem, then every head after at least MIN_EXACT_HEAD_REST characters.
+        let heads = std::iter::once(0).chain(
+            stem.char_indices()
+                .map(|(i, _)| i)
+                .skip(MIN_EXACT_HEAD_REST),
+        );
+        for start in heads {
+            for &idx in exact.get(&stem[start..]).into_iter().flatten() {
+                push_unique(&mut hits, idx);
+            }
+        }
+    }
+    hits
+}
+
+#[cfg(test)]
 fn exact_match(word: &str, form: &str) -> bool {
     EXACT_ENDINGS.iter().any(|ending| {
         let Some(stem) = word.strip_suffix(ending) else {
@@ -469,6 +490,48 @@ fn suffix_points(word: &str, min: usize) -> impl Iterator<Item = (String, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_names_are_looked_up_as_the_scan_over_every_name_found_them() {
+        let forms = ["persona", "kpi", "lab", "ux"];
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        for (idx, form) in forms.iter().enumerate() {
+            exact.entry(form.to_string()).or_default().push(idx);
+        }
+        let words = [
+            "persona",
+            "personas",
+            "personan",
+            "personaer",
+            "personal",
+            "personer",
+            "kundpersona",
+            "xpersona",
+            "kpierna",
+            "kpit",
+            "livinglab",
+            "ablab",
+            "labs",
+            "uxlla",
+            "lux",
+            "flux",
+            "fluxssa",
+            "ux",
+            "",
+            "å",
+            "håkpi",
+        ];
+        for word in words {
+            let reference: Vec<usize> = (0..forms.len())
+                .filter(|&i| exact_match(word, forms[i]))
+                .collect();
+            let mut found = exact_matches(&exact, word);
+            found.sort_unstable();
+            assert_eq!(found, reference, "{word}");
+        }
+        assert_eq!(exact_matches(&exact, "personas"), [0]);
+        assert!(exact_matches(&exact, "personal").is_empty());
+    }
 
     #[test]
     fn prefixes_and_suffixes_with_what_remains() {

@@ -17,11 +17,39 @@ const MAX_SPAN: u16 = 10;
 
 const YEAR: &str = r"(199\d|20[0-2]\d|203[0-5])";
 
-static YEAR_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!(r"\b{YEAR}\b")).expect("valid year regex"));
+/// A regex with Unicode word boundaries (`\b`), tried first without them. The regex
+/// crate's DFAs give up on a Unicode `\b` as soon as the text is not ASCII and fall back
+/// to an NFA simulation over the whole text (a third of ingest's enrichment time in a
+/// profile); the same pattern without its `\b`s matches a superset, runs in a DFA, and
+/// turns away most lines and sentences before the exact regex runs.
+struct WordRegex {
+    loose: Regex,
+    exact: Regex,
+}
 
-static RANGE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+impl WordRegex {
+    fn new(pattern: &str) -> Result<WordRegex, regex::Error> {
+        Ok(WordRegex {
+            loose: Regex::new(&pattern.replace(r"\b", ""))?,
+            exact: Regex::new(pattern)?,
+        })
+    }
+
+    fn is_match(&self, haystack: &str) -> bool {
+        self.loose.is_match(haystack) && self.exact.is_match(haystack)
+    }
+
+    /// The exact regex, when `haystack` may hold a match.
+    fn candidate(&self, haystack: &str) -> Option<&Regex> {
+        self.loose.is_match(haystack).then_some(&self.exact)
+    }
+}
+
+static YEAR_RE: LazyLock<WordRegex> =
+    LazyLock::new(|| WordRegex::new(&format!(r"\b{YEAR}\b")).expect("valid year regex"));
+
+static RANGE_RE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(&format!(
         r"(?i)\b{YEAR}\s*(?:[-–—−]|\b(?:till|til|to|tot|bis|until|through|asti)\b)\s*(?:\d{{1,2}}\.?\s*)?(?:\p{{L}}+\.?\s+)?{YEAR}\b"
     ))
     .expect("valid range regex")
@@ -37,13 +65,18 @@ static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// Every year `text` is about, ascending: four-digit years in [`YEARS`], with the years
 /// between the ends of a range ("2016–2018", "February 2022 - April 2023") filled in.
 pub fn years(text: &str) -> Vec<u16> {
-    let mut years: BTreeSet<u16> = YEAR_RE
+    let Some(year_re) = YEAR_RE.candidate(text) else {
+        return Vec::new();
+    };
+    let mut years: BTreeSet<u16> = year_re
         .captures_iter(text)
         .filter_map(|c| c[1].parse().ok())
         .collect();
-    for caps in RANGE_RE
-        .captures_iter(text)
-        .chain(BETWEEN_RE.captures_iter(text))
+    let ranges = RANGE_RE.candidate(text).into_iter();
+    let betweens = BETWEEN_RE.candidate(text).into_iter();
+    for caps in ranges
+        .flat_map(|re| re.captures_iter(text))
+        .chain(betweens.flat_map(|re| re.captures_iter(text)))
     {
         let (Ok(from), Ok(to)) = (caps[1].parse::<u16>(), caps[2].parse::<u16>()) else {
             continue;
@@ -71,52 +104,241 @@ pub enum YearRole {
 }
 
 /// The end of a range whose start the text gave just before ("2016 till 2018").
-static RANGE_END_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+static RANGE_END_BEFORE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(&format!(
         r"(?i)\b{YEAR}\s*(?:[-–—−]|\b(?:till|til|to|tot|bis|until|through|asti|and|och|og|en)\b)\s*(?:\d{{1,2}}\.?\s*)?(?:\p{{L}}+\.?\s+)?$"
     ))
     .expect("valid range-end regex")
 });
 
-static BETWEEN_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+static BETWEEN_RE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(&format!(
         r"(?i)\b(?:between|mellan|mellem|mellom|tussen)\s+{YEAR}\s+(?:and|och|og|en)\s+{YEAR}\b"
     ))
     .expect("valid between regex")
 });
 
-static TARGET_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:by|before|till|innan|innen|inden|senest|senast|vuoteen|agenda|fram till|frem til|uiterlijk|tegen|target|mål(?:et)?|goal|ambition|doel|tavoite(?:ena)?|next|nästa|neste|næste|seuraava|volgende)\b[^.!?\n]{0,25}$")
-        .expect("valid target regex")
-});
-static TARGET_AFTER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:mennessä|asti)\b").expect("valid target regex"));
+static TARGET_AFTER: LazyLock<WordRegex> =
+    LazyLock::new(|| WordRegex::new(r"(?i)^\s*(?:mennessä|asti)\b").expect("valid target regex"));
 /// Words that put a whole sentence in the future or make it a goal.
-static GOAL_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:mål|målet|målsetting|målsättning|goal|target|aims?|tavoit\w*|doel\w*|wil|wants|vill|will|ambitio\w*|forpliktet|committed|skal|ska|kommer att|tullaan|expected|forventes|förväntas|odotetaan|verwacht|planned|planlagt|planeras|suunnitellaan|käynnistetään|gaan|holdes|hålls|pidetään)\b")
+static GOAL_SENTENCE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?i)\b(?:mål|målet|målsetting|målsättning|goal|target|aims?|tavoit\w*|doel\w*|wil|wants|vill|will|ambitio\w*|forpliktet|committed|skal|ska|kommer att|tullaan|expected|forventes|förväntas|odotetaan|verwacht|planned|planlagt|planeras|suunnitellaan|käynnistetään|gaan|holdes|hålls|pidetään)\b")
         .expect("valid goal regex")
 });
-static CITATION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\b(?:rapport\w*|report\w*|raport\w*|studie\w*|study|undersøkelse|undersökning|tutkimu\w*|onderzoek|lag|lov|law|act|wet|forskrift\w*|konvention\w*|convention|akkoord\w*|accord|published|publicerades|publisert|udgivet|julkaistiin|gepubliceerd|enligt|according|mukaan|volgens|ifølge|skjerpet|vedtatt|antogs|vedtaget)\b[^.!?\n]{0,30}|\(\p{L}[^()\n]{0,40})$")
+static CITATION_AFTER: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?i)^(?:\)|[\s:]*(?:raportin|rapport|report|tutkimuksen|mukaan))")
         .expect("valid citation regex")
 });
-static CITATION_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:\)|[\s:]*(?:raportin|rapport|report|tutkimuksen|mukaan))")
-        .expect("valid citation regex")
-});
-static FOUNDING_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:grundades|grundad|grundlagt|grundlagd|grunnlagt|stiftet|stiftades|founded|set up|established|perustettiin|perustettu|opgericht|startte|started|startede|startet|siden|sedan|since|sinds|alkaen|etablert|etablerades|oprettet)\b[^.!?\n]{0,25}$")
-        .expect("valid founding regex")
-});
+/// Words that give a year its role when one ends shortly before it, with no `.`, `!`, `?`
+/// or line break between: the word-list form of `\b(?:w1|w2|…)\b[^.!?\n]{0,reach}$`.
+/// As a regex, that bounded repeat after a long alternation made the regex crate's lazy
+/// DFA build new states on nearly every sentence (a tenth of ingest in a profile); these
+/// lists are matched word by word. The test `cues_match_as_the_regexes_they_replace`
+/// checks them against those regexes on every year of the judged collection.
+struct Cues {
+    /// Whole words, lowercase.
+    words: &'static [&'static str],
+    /// Beginnings of words (`report\w*`).
+    prefixes: &'static [&'static str],
+    /// Two words with one space between.
+    pairs: &'static [(&'static str, &'static str)],
+    /// How many characters may follow the cue.
+    reach: usize,
+}
+
+/// "by 2030", "innen 2030", "Agenda 2030", "next conference in 2025".
+const TARGET_CUES: Cues = Cues {
+    words: &[
+        "by",
+        "before",
+        "till",
+        "innan",
+        "innen",
+        "inden",
+        "senest",
+        "senast",
+        "vuoteen",
+        "agenda",
+        "uiterlijk",
+        "tegen",
+        "target",
+        "mål",
+        "målet",
+        "goal",
+        "ambition",
+        "doel",
+        "tavoite",
+        "tavoiteena",
+        "next",
+        "nästa",
+        "neste",
+        "næste",
+        "seuraava",
+        "volgende",
+    ],
+    prefixes: &[],
+    pairs: &[("fram", "till"), ("frem", "til")],
+    reach: 25,
+};
+
+/// "founded in 2016", "grundades 2017", "sedan 2015".
+const FOUNDING_CUES: Cues = Cues {
+    words: &[
+        "grundades",
+        "grundad",
+        "grundlagt",
+        "grundlagd",
+        "grunnlagt",
+        "stiftet",
+        "stiftades",
+        "founded",
+        "established",
+        "perustettiin",
+        "perustettu",
+        "opgericht",
+        "startte",
+        "started",
+        "startede",
+        "startet",
+        "siden",
+        "sedan",
+        "since",
+        "sinds",
+        "alkaen",
+        "etablert",
+        "etablerades",
+        "oprettet",
+    ],
+    prefixes: &[],
+    pairs: &[("set", "up")],
+    reach: 25,
+};
+
+/// "a report from 2019", "the law of 2018", "according to …".
+const CITATION_CUES: Cues = Cues {
+    words: &[
+        "study",
+        "undersøkelse",
+        "undersökning",
+        "onderzoek",
+        "lag",
+        "lov",
+        "law",
+        "act",
+        "wet",
+        "convention",
+        "accord",
+        "published",
+        "publicerades",
+        "publisert",
+        "udgivet",
+        "julkaistiin",
+        "gepubliceerd",
+        "enligt",
+        "according",
+        "mukaan",
+        "volgens",
+        "ifølge",
+        "skjerpet",
+        "vedtatt",
+        "antogs",
+        "vedtaget",
+    ],
+    prefixes: &[
+        "rapport",
+        "report",
+        "raport",
+        "studie",
+        "tutkimu",
+        "forskrift",
+        "konvention",
+        "akkoord",
+    ],
+    pairs: &[],
+    reach: 30,
+};
+
+/// How far after an opening bracket a year is the bracket's citation: "(Nesta 2019)".
+const CITATION_BRACKET_CHARS: usize = 40;
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The byte spans of the words of `text` (runs of letters, digits and `_`).
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = None;
+    text.char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+        .filter_map(move |(i, c)| match (is_word_char(c), start) {
+            (true, None) => {
+                start = Some(i);
+                None
+            }
+            (false, Some(s)) => {
+                start = None;
+                Some((s, i))
+            }
+            _ => None,
+        })
+}
+
+impl Cues {
+    fn names(&self, word: &str) -> bool {
+        self.words.contains(&word) || self.prefixes.iter().any(|p| word.starts_with(p))
+    }
+
+    /// Whether a cue ends in the last [`Cues::reach`] characters of `before`, after its
+    /// last sentence end or line break.
+    fn end_near(&self, before: &str) -> bool {
+        let tail = &before[before.rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1)..];
+        // The byte where the last `reach` characters begin.
+        let near = tail
+            .char_indices()
+            .rev()
+            .take(self.reach)
+            .last()
+            .map_or(tail.len(), |(i, _)| i);
+        let mut previous: Option<(usize, usize)> = None;
+        for (start, end) in word_spans(tail) {
+            if end >= near {
+                let word = tail[start..end].to_lowercase();
+                if self.names(&word) {
+                    return true;
+                }
+                if let Some((p_start, p_end)) = previous.filter(|&(_, e)| &tail[e..start] == " ") {
+                    let first = tail[p_start..p_end].to_lowercase();
+                    if self.pairs.iter().any(|&(a, b)| a == first && b == word) {
+                        return true;
+                    }
+                }
+            }
+            previous = Some((start, end));
+        }
+        false
+    }
+}
+
+/// Whether `before` ends inside a bracket that opens with a letter, close to it.
+fn in_citation_bracket(before: &str) -> bool {
+    let Some(open) = before.rfind('(') else {
+        return false;
+    };
+    let inside = &before[open + 1..];
+    inside.chars().next().is_some_and(char::is_alphabetic)
+        && inside.chars().count() <= CITATION_BRACKET_CHARS + 1
+        && !inside.contains([')', '\n'])
+}
+
 /// Lines that are a page's furniture rather than its content: dates of publication,
 /// copyright, sources and credits.
-static FOOTER_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:©|\(c\)|copyright|all rights reserved|^\s*(?:publicerad|publicerat|publisert|offentliggjort|udgivet|julkaistu|gepubliceerd|posted|published|senast uppdaterad|sist oppdatert|last updated|opdateret|päivitetty|bijgewerkt|kilde|källa|source|bron|lähde|text|tekst|foto|photo|kuva|kontakt|contact|yhteystiedot)\b|\bsidan publicerades\b)")
+static FOOTER_LINE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?i)(?:©|\(c\)|copyright|all rights reserved|^\s*(?:publicerad|publicerat|publisert|offentliggjort|udgivet|julkaistu|gepubliceerd|posted|published|senast uppdaterad|sist oppdatert|last updated|opdateret|päivitetty|bijgewerkt|kilde|källa|source|bron|lähde|text|tekst|foto|photo|kuva|kontakt|contact|yhteystiedot)\b|\bsidan publicerades\b)")
         .expect("valid footer regex")
 });
 /// The opening of a boilerplate "about us" paragraph.
-static ABOUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:om oss|om os|om labbet|om laben|about us|about the (?:lab|unit|team)|over ons|over het lab|tietoa meistä|meistä)\b\s*[:.\-–]")
+static ABOUT_LINE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?i)^\s*(?:om oss|om os|om labbet|om laben|about us|about the (?:lab|unit|team)|over ons|over het lab|tietoa meistä|meistä)\b\s*[:.\-–]")
         .expect("valid about regex")
 });
 
@@ -163,14 +385,17 @@ pub fn year_role(sentence: &str, start: usize, end: usize) -> YearRole {
     let after = &sentence[end..];
     if RANGE_END_BEFORE.is_match(before) {
         // The end of a range takes the role of its start ("från 2016 till 2018").
-        let start_year = YEAR_RE.find_iter(before).last();
+        let start_year = YEAR_RE.exact.find_iter(before).last();
         return start_year.map_or(YearRole::Work, |m| year_role(sentence, m.start(), m.end()));
     }
-    if FOUNDING_BEFORE.is_match(before) {
+    if FOUNDING_CUES.end_near(before) {
         YearRole::Founding
-    } else if CITATION_BEFORE.is_match(before) || CITATION_AFTER.is_match(after) {
+    } else if CITATION_CUES.end_near(before)
+        || in_citation_bracket(before)
+        || CITATION_AFTER.is_match(after)
+    {
         YearRole::Citation
-    } else if TARGET_BEFORE.is_match(before)
+    } else if TARGET_CUES.end_near(before)
         || TARGET_AFTER.is_match(after)
         || GOAL_SENTENCE.is_match(sentence)
     {
@@ -189,7 +414,10 @@ pub fn work_years(text: &str) -> Vec<u16> {
         for sentence in line.split_inclusive(['.', '!', '?']) {
             let mut kept = String::new();
             let mut last = 0;
-            for m in YEAR_RE.find_iter(sentence) {
+            let Some(year_re) = YEAR_RE.candidate(sentence) else {
+                continue;
+            };
+            for m in year_re.find_iter(sentence) {
                 if year_role(sentence, m.start(), m.end()) == YearRole::Work {
                     continue;
                 }
@@ -510,6 +738,107 @@ mod tests {
     use crate::analysis::Analyzers;
     use crate::matching::TermMatcher;
     use crate::vocab::Vocabulary;
+
+    // The regexes the cue lists replaced (see [`Cues`]): the reference they must agree with.
+    static TARGET_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:by|before|till|innan|innen|inden|senest|senast|vuoteen|agenda|fram till|frem til|uiterlijk|tegen|target|mål(?:et)?|goal|ambition|doel|tavoite(?:ena)?|next|nästa|neste|næste|seuraava|volgende)\b[^.!?\n]{0,25}$")
+        .expect("valid target regex")
+    });
+    static CITATION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:\b(?:rapport\w*|report\w*|raport\w*|studie\w*|study|undersøkelse|undersökning|tutkimu\w*|onderzoek|lag|lov|law|act|wet|forskrift\w*|konvention\w*|convention|akkoord\w*|accord|published|publicerades|publisert|udgivet|julkaistiin|gepubliceerd|enligt|according|mukaan|volgens|ifølge|skjerpet|vedtatt|antogs|vedtaget)\b[^.!?\n]{0,30}|\(\p{L}[^()\n]{0,40})$")
+        .expect("valid citation regex")
+    });
+    static FOUNDING_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:grundades|grundad|grundlagt|grundlagd|grunnlagt|stiftet|stiftades|founded|set up|established|perustettiin|perustettu|opgericht|startte|started|startede|startet|siden|sedan|since|sinds|alkaen|etablert|etablerades|oprettet)\b[^.!?\n]{0,25}$")
+        .expect("valid founding regex")
+    });
+
+    /// Every year mention in the judged collection and the default corpus, with the text
+    /// before it in its sentence.
+    fn befores() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("tests/relevance/corpus"), root.join("data")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    files.push(text);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for text in &files {
+            for line in text.lines() {
+                for sentence in line.split_inclusive(['.', '!', '?']) {
+                    for m in YEAR_RE.exact.find_iter(sentence) {
+                        out.push(sentence[..m.start()].to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn cues_match_as_the_regexes_they_replace() {
+        let mut cases = befores();
+        assert!(cases.len() > 300, "{} year mentions", cases.len());
+        let mut hits = [0; 3];
+        // Constructed edges: inflections, case, compounds, distance, sentence ends, pairs.
+        for extra in [
+            "Rapporten från ",
+            "the Report of ",
+            "xrapport ",
+            "studies ",
+            "lagen ",
+            "lag om ",
+            "senast i ",
+            "senastx ",
+            "by the end of ",
+            "by the end of the long year ",
+            "byggdes ",
+            "grundades. I ",
+            "set up in ",
+            "set  up in ",
+            "fram till ",
+            "frem til ",
+            "frem till ",
+            "(Nesta ",
+            "(Nesta and Mulgan and many others in their report ",
+            "(1 ",
+            "(Nesta) ",
+            "(Nesta\n",
+            "Målet är ",
+            "MÅLET ",
+            "målsättningen ",
+            "_by ",
+            "founded_ in ",
+            "since\u{00e5} ",
+            "ståndpunkt by ",
+            "å by ",
+        ] {
+            cases.push(extra.to_string());
+        }
+        for before in &cases {
+            let pairs = [
+                (&*FOUNDING_BEFORE, FOUNDING_CUES.end_near(before)),
+                (
+                    &*CITATION_BEFORE,
+                    CITATION_CUES.end_near(before) || in_citation_bracket(before),
+                ),
+                (&*TARGET_BEFORE, TARGET_CUES.end_near(before)),
+            ];
+            for (k, (re, cue)) in pairs.into_iter().enumerate() {
+                assert_eq!(re.is_match(before), cue, "{k}: {before:?}");
+                hits[k] += usize::from(cue);
+            }
+        }
+        // Each list matched something: the comparison is not of two empty answers.
+        assert!(hits.iter().all(|&h| h > 5), "{hits:?}");
+    }
 
     #[test]
     fn years_from_dates_ranges_and_lists() {
