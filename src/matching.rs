@@ -1,7 +1,9 @@
 //! Finding the entries of a multilingual vocabulary (methods, concepts) in analyzed text:
 //! at ingest to tag documents, at query time to widen a query across languages.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use regex::Regex;
 
@@ -25,7 +27,7 @@ pub struct TermMatcher {
     by_lang: Vec<LangTerms>,
     /// Names written `=name`: in document text they match only as written, with an
     /// inflection ending, or as the head of a compound (lowercased form -> entries).
-    exact: HashMap<String, Vec<usize>>,
+    exact: FxHashMap<String, Vec<usize>>,
     /// Patterns of described use, compiled: (language, entry, pattern).
     described: Vec<(Lang, usize, Regex)>,
 }
@@ -115,13 +117,13 @@ fn cut(text: &str) -> String {
 #[derive(Clone, Default)]
 struct LangTerms {
     /// One-word term -> entries.
-    words: HashMap<String, Vec<usize>>,
+    words: FxHashMap<String, Vec<usize>>,
     /// First word of a multi-word term -> (entry, all its words).
-    phrases: HashMap<String, Vec<(usize, Vec<String>)>>,
+    phrases: FxHashMap<String, Vec<(usize, Vec<String>)>>,
     /// Leading or trailing part of a one-word term (for query words) -> entries.
-    parts: HashMap<String, Vec<usize>>,
-    /// (analyzed form, entry) of names written `=name`: not matched by stem in text.
-    exact_only: HashSet<(String, usize)>,
+    parts: FxHashMap<String, Vec<usize>>,
+    /// Analyzed form -> entries of names written `=name`: not matched by stem in text.
+    exact_only: FxHashMap<String, Vec<usize>>,
 }
 
 /// How loosely words match terms.
@@ -165,7 +167,7 @@ impl TermMatcher {
                     let words = analyzers.whole_terms(lang, term);
                     if exact {
                         if let [word] = words.as_slice() {
-                            terms.exact_only.insert((word.clone(), idx));
+                            push_unique(terms.exact_only.entry(word.clone()).or_default(), idx);
                         }
                     }
                     match words.as_slice() {
@@ -194,7 +196,7 @@ impl TermMatcher {
             }
             by_lang.push(terms);
         }
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut exact: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let mut described = Vec::new();
         for (idx, entry) in set.entries.iter().enumerate() {
             for (_, term) in &entry.terms {
@@ -292,7 +294,12 @@ impl TermMatcher {
         let mut hits = Vec::new();
         let mut add = |form: &str| {
             for idx in terms.words.get(form).into_iter().flatten() {
-                if !terms.exact_only.contains(&(form.to_string(), *idx)) && !hits.contains(idx) {
+                if !terms
+                    .exact_only
+                    .get(form)
+                    .is_some_and(|only| only.contains(idx))
+                    && !hits.contains(idx)
+                {
                     hits.push(*idx);
                 }
             }
@@ -365,7 +372,7 @@ impl TermMatcher {
         let terms = &self.by_lang[lang_index(lang)];
         let mut found = BTreeSet::new();
         let mut add = |ids: Option<&Vec<usize>>| found.extend(ids.into_iter().flatten().copied());
-        let unique: HashSet<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        let unique: FxHashSet<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
         for token in unique {
             if mode == Mode::Text {
                 add(Some(&self.text_hits(terms, token)));
@@ -409,7 +416,7 @@ impl TermMatcher {
 /// ending in it.
 /// The entries of the exact names `word` is (see [`exact_match`]), looked up per ending
 /// and per head, so the cost grows with the word, not with the number of names.
-fn exact_matches(exact: &HashMap<String, Vec<usize>>, word: &str) -> Vec<usize> {
+fn exact_matches(exact: &FxHashMap<String, Vec<usize>>, word: &str) -> Vec<usize> {
     let mut hits = Vec::new();
     for ending in EXACT_ENDINGS {
         let Some(stem) = word.strip_suffix(ending) else {
@@ -494,7 +501,7 @@ mod tests {
     #[test]
     fn exact_names_are_looked_up_as_the_scan_over_every_name_found_them() {
         let forms = ["persona", "kpi", "lab", "ux"];
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut exact: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         for (idx, form) in forms.iter().enumerate() {
             exact.entry(form.to_string()).or_default().push(idx);
         }
