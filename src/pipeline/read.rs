@@ -70,6 +70,10 @@ pub fn file_id(relative: &str) -> String {
     blake3::hash(relative.as_bytes()).to_hex()[..16].to_string()
 }
 
+/// Directories at the top of a data directory that hold vocabulary, not documents: the
+/// compiled translation dictionaries (`scripts/fetch-dicts`) and their licences.
+pub const VOCABULARY_DIRS: &[&str] = &["dictionaries"];
+
 /// What a walk found.
 #[derive(Debug, Default)]
 pub struct Walk {
@@ -81,8 +85,9 @@ pub struct Walk {
     pub errors: Vec<(String, String)>,
 }
 
-/// Lists every document file under `root`. Hidden files and directories (a leading `.`) are
-/// left out; unreadable entries are reported, and the walk goes on.
+/// Lists every document file under `root`. Hidden files and directories (a leading `.`) and
+/// the [`VOCABULARY_DIRS`] are left out; unreadable entries are reported, and the walk goes
+/// on.
 ///
 /// Symbolic links are followed only while they stay inside the data directory: a link that
 /// leads out of it (to `/etc`, to another share) is reported and skipped, and a link loop is
@@ -96,7 +101,13 @@ pub fn walk(root: &Path) -> Result<Walk, std::io::Error> {
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            let vocabulary = e.depth() == 1
+                && e.file_type().is_dir()
+                && VOCABULARY_DIRS.contains(&name.as_ref());
+            e.depth() == 0 || !(name.starts_with('.') || vocabulary)
+        });
     while let Some(entry) = entries.next() {
         let entry = match entry {
             Ok(entry) => entry,
@@ -167,9 +178,16 @@ mod tests {
         std::fs::write(dir.path().join("c.toml"), "c").unwrap();
         std::fs::write(dir.path().join("b.meta.toml"), "c").unwrap();
         std::fs::write(dir.path().join(".git/x.txt"), "x").unwrap();
+        // The compiled dictionaries and their licences are vocabulary, not documents; a
+        // "dictionaries" folder further down is a user's folder like any other.
+        std::fs::create_dir_all(dir.path().join("dictionaries")).unwrap();
+        std::fs::write(dir.path().join("dictionaries/translations.txt"), "t").unwrap();
+        std::fs::write(dir.path().join("dictionaries/LICENSES.txt"), "l").unwrap();
+        std::fs::create_dir_all(dir.path().join("sub/dictionaries")).unwrap();
+        std::fs::write(dir.path().join("sub/dictionaries/d.txt"), "d").unwrap();
         let walk = walk(dir.path()).unwrap();
         let names: Vec<&str> = walk.files.iter().map(|f| f.relative.as_str()).collect();
-        assert_eq!(names, ["b.txt", "sub/a.md"]);
+        assert_eq!(names, ["b.txt", "sub/a.md", "sub/dictionaries/d.txt"]);
         assert_eq!(walk.skipped, 1);
         assert_eq!(walk.files[1].format, Format::Markdown);
         assert_eq!(walk.files[0].size, 1);

@@ -3,11 +3,14 @@
 //!
 //! Analysing a whole body (compound splitting and stemming every word of up to 30 KB) for each
 //! hit would cost more than the search itself, so only a bounded stretch is analysed: the
-//! query's indexed terms are first looked for as plain text (a stem is nearly always the start
-//! of the word it came from, and compound parts stand inside words), and the analyser runs on
-//! [`WINDOW_BYTES`] around the first place one is found. Folded matches ("goteborg" for
-//! "Göteborg") cannot be found as plain text; they are looked for in the first
-//! [`FOLD_WINDOW_BYTES`]. A body without either is cut from its start.
+//! query's indexed terms are first looked for as plain text, and the analyser runs on
+//! [`WINDOW_BYTES`] around the first place one is found. A stem is the start of the word it
+//! came from but for its last letters (Dutch "bibliotheek" → "bibliothek", Finnish
+//! "yhteiskehittäminen" → "yhteiskehittämis"), so a long stem is looked for without its
+//! last [`STEM_END_CHARS`]; compound parts stand inside words. Folded matches ("goteborg"
+//! for "Göteborg") cannot be found as plain text; they, and any term the plain-text search
+//! missed, are looked for in the first [`FOLD_WINDOW_BYTES`]. A body without either is cut
+//! from its start.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -31,6 +34,23 @@ pub const FOLD_WINDOW_BYTES: usize = 4000;
 const WINDOW_BEFORE: usize = 200;
 /// How many stretches of one body are analysed at most.
 const MAX_WINDOWS: usize = 4;
+/// How many last characters of a stem may differ from the word it came from.
+const STEM_END_CHARS: usize = 2;
+/// A stem at least this long is looked for as text without its last [`STEM_END_CHARS`].
+const MIN_CUT_STEM_CHARS: usize = 6;
+
+/// What of `stem` to look for as plain text: all of it, or its start when it is long.
+fn text_key(stem: &str) -> &str {
+    let chars = stem.chars().count();
+    if chars < MIN_CUT_STEM_CHARS {
+        return stem;
+    }
+    let end = stem
+        .char_indices()
+        .nth(chars - STEM_END_CHARS)
+        .map_or(stem.len(), |(i, _)| i);
+    &stem[..end]
+}
 
 /// A hit's snippet and the words of its title and snippet that the query matched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -158,7 +178,10 @@ impl<'a> Snippets<'a> {
         }
         let snippet = snippets.highlighted(body).or_else(|| {
             let start = &body[..floor_boundary(body, FOLD_WINDOW_BYTES)];
-            Some(snippets.fold.snippet(start)).filter(|s| !s.is_empty())
+            [&snippets.body, &snippets.fold]
+                .into_iter()
+                .map(|generator| generator.snippet(start))
+                .find(|s| !s.is_empty())
         });
         let snippet = match snippet {
             Some(mut snippet) => {
@@ -189,7 +212,12 @@ impl<'a> Snippets<'a> {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::LeftmostFirst)
-                    .build(body.terms.keys())
+                    .build(
+                        body.terms
+                            .keys()
+                            .map(|t| text_key(t))
+                            .collect::<BTreeSet<_>>(),
+                    )
                     .ok()
             })
             .flatten();
@@ -282,6 +310,17 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_stems_are_looked_for_without_their_last_letters() {
+        assert_eq!(text_key("bibliothek"), "biblioth");
+        assert!("bibliotheek".starts_with(text_key("bibliothek")));
+        assert_eq!(text_key("yhteiskehittämis"), "yhteiskehittäm");
+        assert!("yhteiskehittäminen".starts_with(text_key("yhteiskehittämis")));
+        assert_eq!(text_key("demens"), "deme");
+        assert_eq!(text_key("kunde"), "kunde");
+        assert_eq!(text_key("ø"), "ø");
+    }
 
     #[test]
     fn escapes_markup_and_cuts_at_words() {
