@@ -422,7 +422,9 @@ pub fn ingest_with_progress(
         known: &known,
     };
     let threads = options.threads.max(1);
-    let mut enrichers: Vec<Enricher> = (0..threads).map(|_| Enricher::new(&vocabulary)).collect();
+    // Built by each worker when it first meets a changed file: compiling the vocabularies'
+    // matchers takes longer than checking every file of a run where nothing changed.
+    let mut enrichers: Vec<Option<Enricher>> = (0..threads).map(|_| None).collect();
     // Reading, extraction and enrichment run on `threads` workers; the outcomes are applied
     // here in the order of the walk (so a run is deterministic), at most `window` ahead.
     let window = threads * 32;
@@ -435,15 +437,15 @@ pub fn ingest_with_progress(
         // workers.
         let (job_tx, done_rx) = (job_tx, done_rx);
         for enricher in enrichers.iter_mut() {
-            let (job_rx, done_tx, context, files) =
-                (&job_rx, done_tx.clone(), &context, &walk.files);
+            let (job_rx, done_tx, context, files, vocabulary) =
+                (&job_rx, done_tx.clone(), &context, &walk.files, &vocabulary);
             scope.spawn(move || loop {
                 let job = job_rx
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .recv();
                 let Ok(i) = job else { break };
-                let outcome = context.prepare(&files[i], enricher);
+                let outcome = context.prepare(&files[i], enricher, vocabulary);
                 if done_tx.send((i, outcome)).is_err() {
                     break;
                 }
@@ -585,8 +587,14 @@ struct Prepare<'a> {
 }
 
 impl Prepare<'_> {
-    /// Reads `file` and, unless its key is unchanged, extracts and enriches its documents.
-    fn prepare(&self, file: &SourceFile, enricher: &mut Enricher) -> Outcome {
+    /// Reads `file` and, unless its key is unchanged, extracts and enriches its documents
+    /// (with `enricher`, built from `vocabulary` the first time it is needed).
+    fn prepare(
+        &self,
+        file: &SourceFile,
+        enricher: &mut Option<Enricher>,
+        vocabulary: &Vocabulary,
+    ) -> Outcome {
         let previous = self.known.get(&file.file_id());
         let (bytes, sidecar) = read_file(file, self.options.max_file_size)?;
         let hash = content_hash(self.salt, &bytes, sidecar.as_deref());
@@ -594,6 +602,7 @@ impl Prepare<'_> {
             return Ok(None);
         }
         let repeated = self.repeated.of(file);
+        let enricher = enricher.get_or_insert_with(|| Enricher::new(vocabulary));
         let (records, errors) = documents(
             file,
             self.options,
