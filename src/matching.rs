@@ -412,10 +412,9 @@ impl TermMatcher {
     }
 }
 
-/// Whether `word` (lowercased, as written) is the exact name `form`, inflected, or a compound
-/// ending in it.
-/// The entries of the exact names `word` is (see [`exact_match`]), looked up per ending
-/// and per head, so the cost grows with the word, not with the number of names.
+/// The entries of the exact names `word` (lowercased, as written) is: a name inflected by
+/// one of [`EXACT_ENDINGS`], or a compound ending in it. Looked up per ending and per head,
+/// so the cost grows with the word, not with the number of names.
 fn exact_matches(exact: &FxHashMap<String, Vec<usize>>, word: &str) -> Vec<usize> {
     let mut hits = Vec::new();
     for ending in EXACT_ENDINGS {
@@ -437,6 +436,8 @@ fn exact_matches(exact: &FxHashMap<String, Vec<usize>>, word: &str) -> Vec<usize
     hits
 }
 
+/// Whether `word` is the exact name `form`, inflected, or a compound ending in it: the scan
+/// [`exact_matches`] replaced, kept as the reference its test compares with.
 #[cfg(test)]
 fn exact_match(word: &str, form: &str) -> bool {
     EXACT_ENDINGS.iter().any(|ending| {

@@ -753,20 +753,14 @@ mod tests {
         .expect("valid founding regex")
     });
 
-    /// Every year mention in the judged collection and the default corpus, with the text
-    /// before it in its sentence.
+    /// Every year mention in the documents of the judged collection and the default corpus
+    /// (as the ingest walk finds them), with the text before it in its sentence.
     fn befores() -> Vec<String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        let mut dirs = vec![root.join("tests/relevance/corpus"), root.join("data")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if let Ok(text) = std::fs::read_to_string(&path) {
-                    files.push(text);
-                }
+        for dir in [root.join("tests/relevance/corpus"), root.join("data")] {
+            for file in crate::pipeline::read::walk(&dir).unwrap().files {
+                files.extend(std::fs::read_to_string(&file.path).ok());
             }
         }
         let mut out = Vec::new();

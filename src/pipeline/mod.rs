@@ -422,9 +422,6 @@ pub fn ingest_with_progress(
         known: &known,
     };
     let threads = options.threads.max(1);
-    // Built by each worker when it first meets a changed file: compiling the vocabularies'
-    // matchers takes longer than checking every file of a run where nothing changed.
-    let mut enrichers: Vec<Option<Enricher>> = (0..threads).map(|_| None).collect();
     // Reading, extraction and enrichment run on `threads` workers; the outcomes are applied
     // here in the order of the walk (so a run is deterministic), at most `window` ahead.
     let window = threads * 32;
@@ -436,16 +433,19 @@ pub fn ingest_with_progress(
         // Owned by this closure, so that leaving it early (a failed commit, a stop) ends the
         // workers.
         let (job_tx, done_rx) = (job_tx, done_rx);
-        for enricher in enrichers.iter_mut() {
+        for _ in 0..threads {
             let (job_rx, done_tx, context, files, vocabulary) =
                 (&job_rx, done_tx.clone(), &context, &walk.files, &vocabulary);
+            // Built when the worker first meets a changed file: compiling the vocabularies'
+            // matchers takes longer than checking every file of a run where nothing changed.
+            let mut enricher: Option<Enricher> = None;
             scope.spawn(move || loop {
                 let job = job_rx
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .recv();
                 let Ok(i) = job else { break };
-                let outcome = context.prepare(&files[i], enricher, vocabulary);
+                let outcome = context.prepare(&files[i], &mut enricher, vocabulary);
                 if done_tx.send((i, outcome)).is_err() {
                     break;
                 }
