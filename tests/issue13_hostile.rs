@@ -233,7 +233,8 @@ fn hostile_tree(root: &Path, outside: &Path) -> Vec<(String, Expect)> {
     write("new\nline.txt", b"Radbrytning\n\nradbrytningsfil workshop");
     expect.push(("new\nline.txt".into(), Found("radbrytningsfil")));
     std::fs::create_dir(root.join("loop")).unwrap();
-    std::os::unix::fs::symlink(root.join("loop"), root.join("loop/again")).unwrap();
+    // Relative, so the loop stays a loop when the tree is moved into place.
+    std::os::unix::fs::symlink(".", root.join("loop/again")).unwrap();
     expect.push(("loop/again".into(), Failed("loop")));
     std::fs::write(outside.join("secret.txt"), "Hemlig\n\nhemligt lösenord").unwrap();
     std::os::unix::fs::symlink(outside.join("secret.txt"), root.join("secret.txt")).unwrap();
@@ -322,18 +323,16 @@ fn the_cli_reports_each_hostile_file_by_name_and_indexes_the_rest() {
 
 #[test]
 fn serve_with_ingest_every_keeps_answering_through_hostile_files() {
-    let data = tempfile::tempdir().unwrap();
+    let base = tempfile::tempdir().unwrap();
+    let data = base.path().join("data");
+    std::fs::create_dir(&data).unwrap();
     let outside = tempfile::tempdir().unwrap();
     let index_dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        data.path().join("first.txt"),
-        "Första\n\nförstafil workshop",
-    )
-    .unwrap();
+    std::fs::write(data.join("first.txt"), "Första\n\nförstafil workshop").unwrap();
     let server = Server::start(
         &[
             "--data".as_ref(),
-            data.path().as_os_str(),
+            data.as_os_str(),
             "--index".as_ref(),
             index_dir.path().as_os_str(),
             "--ingest-every".as_ref(),
@@ -347,7 +346,16 @@ fn serve_with_ingest_every_keeps_answering_through_hostile_files() {
         ],
         &[("LABSEARCH_ADMIN_TOKEN", "hemlig-nyckel")],
     );
-    let expect = hostile_tree(data.path(), outside.path());
+    // Written beside the data directory and moved in with one rename, so that no scheduled
+    // run sees the tree half written (a run that started before the last file existed would
+    // otherwise count as having seen the tree).
+    let staging = base.path().join("staging");
+    std::fs::create_dir(&staging).unwrap();
+    let expect: Vec<(String, Expect)> = hostile_tree(&staging, outside.path())
+        .into_iter()
+        .map(|(name, outcome)| (format!("hostile/{name}"), outcome))
+        .collect();
+    std::fs::rename(&staging, data.join("hostile")).unwrap();
     let auth = [("Authorization", "Bearer hemlig-nyckel")];
     // Wait for a scheduled run that saw the hostile files, answering /health all along.
     let deadline = Instant::now() + Duration::from_secs(600);
