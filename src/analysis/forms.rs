@@ -43,7 +43,7 @@ static FORMS: LazyLock<Vec<Mutex<Shard>>> = LazyLock::new(|| {
 
 fn slot(lang: Lang, kind: Kind) -> usize {
     let kind = match kind {
-        Kind::Fold => 1,
+        Kind::Fold | Kind::Diacritics => 1,
         Kind::Main | Kind::Plain => 0,
     };
     lang_index(lang) * SLOTS_PER_LANG + kind
@@ -57,7 +57,7 @@ fn compute(lang: Lang, kind: Kind, stemmer: &rust_stemmers::Stemmer, word: &str)
             forms.push(word.to_string());
             forms.extend(LEXICON.split(lang, word));
         }
-        Kind::Fold => forms.extend(fold(word)),
+        Kind::Fold | Kind::Diacritics => forms.extend(fold(word)),
         Kind::Plain => return Box::new([word.to_string()]),
     }
     if forms.is_empty() {

@@ -8,6 +8,10 @@
 //!   stemmed with the language's Snowball stemmer. The searchable title and body.
 //! - [`Kind::Fold`]: the word's diacritic-folded variants (ø → o and oe, ä → a and ae, ...),
 //!   each stemmed: `goteborg` finds Göteborg, `baerum` and `barum` find Bærum.
+//! - [`Kind::Diacritics`]: [`Kind::Fold`] for the words that have diacritics, nothing for
+//!   the rest: the index side of folding. A word without diacritics folds to itself, and its
+//!   stem is already in the main fields, so indexing it again would only double the work of
+//!   the index and of every query that looks it up.
 //! - [`Kind::Plain`]: lowercased words as written (exact forms, spelling suggestions).
 //!
 //! [`Profile::Baseline`] analyses everything as [`Kind::Plain`], so the evaluation harness can
@@ -43,6 +47,9 @@ pub enum Kind {
     Main,
     /// The word's folded variants, stemmed.
     Fold,
+    /// The folded variants of words with diacritics only (what an index holds of folding:
+    /// a query's folded form finds them, the rest it finds in the main fields).
+    Diacritics,
     /// The lowercased word as written.
     Plain,
 }
@@ -88,9 +95,14 @@ impl Analyzer {
     /// Hands every term of `text` to `emit`, in order.
     pub fn analyze(&self, text: &str, mut emit: impl FnMut(Form<'_>)) {
         tokenize::for_each_word(text, |word, lower| {
-            if self.kind == Kind::Plain {
-                emit(form_of(&word, lower, false));
-                return;
+            match self.kind {
+                Kind::Plain => {
+                    emit(form_of(&word, lower, false));
+                    return;
+                }
+                // `fold` leaves an ASCII word as it is.
+                Kind::Diacritics if lower.is_ascii() => return,
+                _ => {}
             }
             forms::with_forms(self.lang, self.kind, &self.stemmer, lower, |forms| {
                 for (i, text) in forms.iter().enumerate() {

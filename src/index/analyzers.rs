@@ -2,7 +2,7 @@
 //! the names the schema uses, one per language and purpose, all in [`register_all`].
 //!
 //! - `lang_xx`: the main analysis of `xx` (compound parts, stemmed): title and body fields.
-//! - `fold_xx`: the diacritic-folded forms of `xx`.
+//! - `fold_xx`: the diacritic-folded forms of the words of `xx` that have diacritics.
 //! - `spell`: lowercased words as written, the vocabulary spelling suggestions come from.
 
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer, TokenizerManager};
@@ -48,7 +48,7 @@ pub fn register_all(manager: &TokenizerManager, profile: Profile) {
         |lang, kind| TextAnalyzer::from(LabTokenizer::new(Analyzer::new(lang, kind, profile)));
     for lang in Lang::ALL {
         manager.register(analyzer_name(lang), build(lang, Kind::Main));
-        manager.register(fold_analyzer_name(lang), build(lang, Kind::Fold));
+        manager.register(fold_analyzer_name(lang), build(lang, Kind::Diacritics));
     }
     manager.register(SPELL_ANALYZER, build(Lang::En, Kind::Plain));
 }
@@ -159,6 +159,11 @@ mod tests {
         assert_eq!(found, expected);
         // A second text through the same tokenizer starts afresh.
         assert_eq!(terms(&manager, "fold_sv", "Göteborg").len(), 2);
+        // Words without diacritics are in the main fields only.
+        assert_eq!(
+            terms(&manager, "fold_sv", "workshop i Göteborg"),
+            [("goteborg".to_string(), 2), ("goeteborg".to_string(), 2)]
+        );
         assert_eq!(
             terms(&manager, "spell", "Bærum"),
             [("bærum".to_string(), 0)]

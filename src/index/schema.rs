@@ -137,11 +137,14 @@ pub fn build_schema() -> Schema {
         );
         builder.add_text_field(&format!("title_{}", lang.code()), analyzed.clone());
         builder.add_text_field(&format!("body_{}", lang.code()), analyzed);
-        // Folded matches only add a lower-weighted signal; they need no positions.
+        // Folded matches only add a lower-weighted signal; they need no positions. The field
+        // holds only the words that have diacritics, so its length says nothing of the
+        // document's: no field norms.
         let folded = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(fold_analyzer_name(lang))
-                .set_index_option(IndexRecordOption::WithFreqs),
+                .set_index_option(IndexRecordOption::WithFreqs)
+                .set_fieldnorms(false),
         );
         builder.add_text_field(&format!("fold_{}", lang.code()), folded);
     }

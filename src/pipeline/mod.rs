@@ -349,7 +349,7 @@ impl Enricher {
 
 /// Bumped when extraction, cleaning or analysis code changes, so the next ingest re-indexes
 /// every file. (Data the pipeline reads, like vocabularies, is hashed into the key instead.)
-const PIPELINE_VERSION: &str = "labsearch-pipeline-6";
+const PIPELINE_VERSION: &str = "labsearch-pipeline-7";
 
 /// Brings `index` up to date with the files under `data_dir`: new and changed files are
 /// (re-)indexed, deleted files removed, unchanged files skipped.
