@@ -136,20 +136,42 @@ impl AffixCache {
     }
 }
 
-/// Words of `field` within `distance` edits of `word` (a transposition counting one).
+/// The range of a sorted dictionary whose words begin with the first letter of `word`: a
+/// near spelling keeps the first letter (as Elasticsearch's suggesters do by default), so the
+/// walk of a Levenshtein automaton stays inside one letter's part of the dictionary instead
+/// of the whole of it. `None` for an empty word.
+pub fn first_letter_range(word: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let first = word.chars().next()?;
+    let from = first.to_string().into_bytes();
+    let mut to = from.clone();
+    // The last byte of a UTF-8 character is at most 0xBF, so it can be raised by one.
+    *to.last_mut()? += 1;
+    Some((from, to))
+}
+
+/// Words of `field` within `distance` edits of `word` (a transposition counting one) that
+/// begin with its first letter ([`first_letter_range`]).
 pub fn near(
     searcher: &Searcher,
     field: Field,
     word: &str,
     distance: u8,
 ) -> tantivy::Result<Expansion> {
+    let Some((from, to)) = first_letter_range(word) else {
+        return Ok(Expansion::default());
+    };
     let automaton =
         FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true).automaton()?;
     let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
     let mut examined = 0;
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(field)?;
-        let mut stream = inverted.terms().search(&automaton).into_stream()?;
+        let mut stream = inverted
+            .terms()
+            .search(&automaton)
+            .ge(&from)
+            .lt(&to)
+            .into_stream()?;
         let mut seen = 0;
         while seen < MAX_EXAMINED && stream.advance() {
             seen += 1;
@@ -169,4 +191,24 @@ fn keep_most_frequent(found: HashMap<Vec<u8>, u64>, examined: usize) -> Expansio
         .filter_map(|(word, _)| String::from_utf8(word).ok())
         .collect();
     Expansion { words, examined }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_letter_range_holds_exactly_the_words_beginning_with_it() {
+        for word in ["tjenestedesign", "ärende", "ølstue", "日本"] {
+            let (from, to) = first_letter_range(word).unwrap();
+            let first = word.chars().next().unwrap().to_string();
+            let inside = |w: &str| from.as_slice() <= w.as_bytes() && w.as_bytes() < to.as_slice();
+            assert!(inside(word), "{word}");
+            assert!(inside(&first), "{first}");
+            for other in ["a", "s", "u", "z", "å", "ä0", "ö", "ø", "ÿ", "日", "本"] {
+                assert_eq!(inside(other), other.starts_with(&first), "{word}: {other}");
+            }
+        }
+        assert_eq!(first_letter_range(""), None);
+    }
 }

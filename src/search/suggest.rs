@@ -7,6 +7,8 @@ use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 
+use crate::search::affix;
+
 /// Words shorter than this are never corrected: too many neighbours.
 const MIN_WORD_CHARS: usize = 4;
 
@@ -59,12 +61,17 @@ pub fn apply(words: &[String], corrections: &[(String, String)]) -> String {
 }
 
 /// The most frequent indexed word at the smallest edit distance (1, then 2 for words of six
-/// letters or more) from `word`, transpositions counting one.
+/// letters or more) from `word`, transpositions counting one, that begins with its first
+/// letter ([`affix::first_letter_range`]: the walk stays in that letter's part of the
+/// dictionary).
 pub fn correction(
     searcher: &Searcher,
     spell: Field,
     word: &str,
 ) -> tantivy::Result<Option<String>> {
+    let Some((from, to)) = affix::first_letter_range(word) else {
+        return Ok(None);
+    };
     let max_distance = if word.chars().count() >= 6 { 2 } else { 1 };
     for distance in 1..=max_distance {
         let automaton =
@@ -72,7 +79,12 @@ pub fn correction(
         let mut frequencies: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         for segment in searcher.segment_readers() {
             let inverted = segment.inverted_index(spell)?;
-            let mut stream = inverted.terms().search(&automaton).into_stream()?;
+            let mut stream = inverted
+                .terms()
+                .search(&automaton)
+                .ge(&from)
+                .lt(&to)
+                .into_stream()?;
             while stream.advance() {
                 *frequencies.entry(stream.key().to_vec()).or_default() +=
                     u64::from(stream.value().doc_freq);
