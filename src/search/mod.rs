@@ -235,7 +235,12 @@ impl Engine {
 }
 
 /// Whether the document at `address` has `value` in the indexed `field`.
-fn has_term(searcher: &Searcher, address: DocAddress, field: Field, value: &str) -> bool {
+pub(crate) fn has_term(
+    searcher: &Searcher,
+    address: DocAddress,
+    field: Field,
+    value: &str,
+) -> bool {
     let segment = searcher.segment_reader(address.segment_ord);
     let Ok(inverted) = segment.inverted_index(field) else {
         return false;
@@ -303,7 +308,7 @@ impl SearchEngine for Engine {
             in_time()?;
             let doc: TantivyDocument = searcher.doc(address)?;
             let record = index.record_of(&doc);
-            let extract = snippets.extract(record.lang, &record.title, &record.body)?;
+            let extract = snippets.extract(address, record.lang, &record.title, &record.body)?;
             let mut matched = extract.matched;
             for tag in built.iter().flat_map(|b| &b.tags) {
                 let tagged = match tag {

@@ -19,7 +19,7 @@ use tantivy::query::Query;
 use tantivy::schema::Field;
 use tantivy::snippet::{Snippet, SnippetGenerator};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Score, Searcher, Term};
+use tantivy::{DocAddress, Score, Searcher, Term};
 
 use crate::index::Fields;
 use crate::lang::Lang;
@@ -63,6 +63,7 @@ pub struct Extract {
 
 /// The query's terms of one field, with that field's analyzer.
 struct FieldTerms {
+    field: Field,
     terms: BTreeMap<String, Score>,
     analyzer: TextAnalyzer,
 }
@@ -87,18 +88,31 @@ impl FieldTerms {
             }
         }
         Ok(FieldTerms {
+            field,
             terms: texts,
             analyzer: searcher.index().tokenizer_for_field(field)?,
         })
     }
 
-    fn generator(&self, field: Field) -> SnippetGenerator {
-        SnippetGenerator::new(
-            self.terms.clone(),
-            self.analyzer.clone(),
-            field,
-            SNIPPET_CHARS,
-        )
+    /// A snippet generator over these terms; `None` when there are none (it would analyse
+    /// its text only to find nothing).
+    fn generator(&self, field: Field) -> Option<SnippetGenerator> {
+        (!self.terms.is_empty()).then(|| {
+            SnippetGenerator::new(
+                self.terms.clone(),
+                self.analyzer.clone(),
+                field,
+                SNIPPET_CHARS,
+            )
+        })
+    }
+
+    /// Whether the document at `address` holds any of the terms, read from its postings: far
+    /// cheaper than analysing its text to find out that it holds none.
+    fn any_in(&self, searcher: &Searcher, address: DocAddress) -> bool {
+        self.terms
+            .keys()
+            .any(|term| super::has_term(searcher, address, self.field, term))
     }
 
     /// The words of `text` whose terms are among the query's, lowercased.
@@ -122,9 +136,10 @@ impl FieldTerms {
 /// One language's generators and the finder of its terms in plain text.
 struct LangSnippets {
     lang: Lang,
-    body: SnippetGenerator,
-    fold: SnippetGenerator,
+    body: Option<SnippetGenerator>,
+    fold: Option<SnippetGenerator>,
     finder: Option<AhoCorasick>,
+    body_terms: FieldTerms,
     title_terms: FieldTerms,
     fold_terms: FieldTerms,
 }
@@ -148,13 +163,15 @@ impl<'a> Snippets<'a> {
         }
     }
 
-    /// The snippet of `body`, a text in `lang`.
-    pub fn snippet(&mut self, lang: Lang, body: &str) -> tantivy::Result<String> {
-        Ok(self.extract(lang, "", body)?.snippet)
-    }
-
-    /// The snippet of `body` and the matched words of `title` and of the snippet.
-    pub fn extract(&mut self, lang: Lang, title: &str, body: &str) -> tantivy::Result<Extract> {
+    /// The snippet of the document at `address`, whose body is `body`, a text in `lang`, and
+    /// the matched words of its `title` and of the snippet.
+    pub fn extract(
+        &mut self,
+        address: DocAddress,
+        lang: Lang,
+        title: &str,
+        body: &str,
+    ) -> tantivy::Result<Extract> {
         let Some(query) = self.query else {
             return Ok(Extract {
                 snippet: escape_html(&lead(body)),
@@ -176,13 +193,25 @@ impl<'a> Snippets<'a> {
         for word in &mut matched {
             word.insert_str(0, "title:");
         }
-        let snippet = snippets.highlighted(body).or_else(|| {
-            let start = &body[..floor_boundary(body, FOLD_WINDOW_BYTES)];
-            [&snippets.body, &snippets.fold]
+        // Only a body that holds a term is analysed for it (a hit found by its title, a tag
+        // or another language's words holds none).
+        let searcher = self.searcher;
+        let holds = |terms: &FieldTerms| terms.any_in(searcher, address);
+        let has_body_terms = holds(&snippets.body_terms);
+        let snippet = has_body_terms
+            .then(|| snippets.highlighted(body))
+            .flatten()
+            .or_else(|| {
+                let start = &body[..floor_boundary(body, FOLD_WINDOW_BYTES)];
+                [
+                    (&snippets.body, has_body_terms),
+                    (&snippets.fold, holds(&snippets.fold_terms)),
+                ]
                 .into_iter()
+                .filter_map(|(generator, holds)| generator.as_ref().filter(|_| holds))
                 .map(|generator| generator.snippet(start))
                 .find(|s| !s.is_empty())
-        });
+            });
         let snippet = match snippet {
             Some(mut snippet) => {
                 for range in snippet.highlighted() {
@@ -225,6 +254,7 @@ impl<'a> Snippets<'a> {
             lang,
             body: body.generator(body_field),
             fold: fold_terms.generator(fold_field),
+            body_terms: body,
             finder,
             title_terms,
             fold_terms,
@@ -237,7 +267,7 @@ impl LangSnippets {
     fn highlighted(&self, body: &str) -> Option<Snippet> {
         // A term found as text may sit inside another word ("dem" in "demokrati"), so a few
         // stretches are tried before giving up.
-        let finder = self.finder.as_ref()?;
+        let (finder, generator) = (self.finder.as_ref()?, self.body.as_ref()?);
         let mut tried_to = 0;
         let mut tries = 0;
         for found in finder.find_iter(body) {
@@ -252,7 +282,7 @@ impl LangSnippets {
             let from = floor_boundary(body, start.saturating_sub(WINDOW_BEFORE));
             let to = floor_boundary(body, from + WINDOW_BYTES);
             tried_to = to;
-            let snippet = self.body.snippet(&body[from..to]);
+            let snippet = generator.snippet(&body[from..to]);
             if !snippet.is_empty() {
                 return Some(snippet);
             }
