@@ -28,8 +28,18 @@ pub struct TermMatcher {
     /// Names written `=name`: in document text they match only as written, with an
     /// inflection ending, or as the head of a compound (lowercased form -> entries).
     exact: FxHashMap<String, Vec<usize>>,
-    /// Patterns of described use, compiled: (language, entry, pattern).
-    described: Vec<(Lang, usize, Regex)>,
+    /// Patterns of described use, compiled.
+    described: Vec<Described>,
+}
+
+/// A pattern of described use, compiled, with the words one of which a text must hold for it
+/// to match ([`described_clue`]).
+#[derive(Clone)]
+struct Described {
+    lang: Lang,
+    entry: usize,
+    regex: Regex,
+    clue: Vec<String>,
 }
 
 /// Endings an exact name may carry in document text (plural, definite, genitive, Finnish
@@ -92,6 +102,26 @@ pub fn compile_described(pattern: &str) -> Result<Regex, regex::Error> {
     }
     out.push_str(r")(?:$|[^\p{L}\p{N}])");
     Regex::new(&out)
+}
+
+/// Words of which a text must hold one (lowercased, as substrings) for the described-use
+/// `pattern` to match: the alternatives of its most telling word (the one whose shortest
+/// alternative is longest; a `stem*` counts as its stem). Empty for a pattern of no words,
+/// which then never passes the test (such a pattern is refused by [`compile_described`]).
+fn described_clue(pattern: &str) -> Vec<String> {
+    pattern
+        .split_whitespace()
+        .filter(|token| *token != "..." && *token != "#")
+        .map(|token| {
+            token
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split('|')
+                .map(|alt| alt.trim_end_matches('*').to_lowercase())
+                .collect::<Vec<String>>()
+        })
+        .max_by_key(|alts| alts.iter().map(|a| a.chars().count()).min().unwrap_or(0))
+        .unwrap_or_default()
 }
 
 /// The words of `text` as the tokenizer sees them (runs of letters and digits), so that a
@@ -208,7 +238,12 @@ impl TermMatcher {
                 // The shipped patterns are checked by a test; a broken one in a data
                 // directory's own vocabulary is skipped with a warning.
                 match compile_described(pattern) {
-                    Ok(re) => described.push((*lang, idx, re)),
+                    Ok(regex) => described.push(Described {
+                        lang: *lang,
+                        entry: idx,
+                        regex,
+                        clue: described_clue(pattern),
+                    }),
                     Err(err) => tracing::warn!(%pattern, %err, "skipping a described pattern"),
                 }
             }
@@ -274,12 +309,24 @@ impl TermMatcher {
         }
         // Described use has no token position; it ranks after any name.
         let pattern_lang = if lang == Lang::Nn { Lang::Nb } else { lang };
-        for (plang, idx, re) in &self.described {
-            if *plang == pattern_lang || *plang == lang {
-                if let Some(caps) = re.captures(text) {
-                    let evidence = caps.get(1).map_or("", |m| m.as_str());
-                    note(*idx, usize::MAX - 1, cut(&evidence.to_lowercase()));
-                }
+        let mut lower: Option<String> = None;
+        for described in &self.described {
+            if described.lang != pattern_lang && described.lang != lang {
+                continue;
+            }
+            // Most sentences hold none of a pattern's words: a substring test rules them out
+            // before the regex runs.
+            let lower = lower.get_or_insert_with(|| text.to_lowercase());
+            if !described.clue.iter().any(|word| lower.contains(word)) {
+                continue;
+            }
+            if let Some(caps) = described.regex.captures(text) {
+                let evidence = caps.get(1).map_or("", |m| m.as_str());
+                note(
+                    described.entry,
+                    usize::MAX - 1,
+                    cut(&evidence.to_lowercase()),
+                );
             }
         }
         found
@@ -564,6 +611,25 @@ mod tests {
         let err = compile_described("(spoke with|talked to) #").unwrap_err();
         assert!(err.to_string().contains("\"(spoke\""), "{err}");
         assert!(compile_described("talked|spoke with").is_err());
+    }
+
+    #[test]
+    fn a_described_pattern_is_tried_only_on_texts_holding_its_clue() {
+        assert_eq!(
+            described_clue("(intervjuade|intervjuat) ... #"),
+            ["intervjuade", "intervjuat"]
+        );
+        assert_eq!(
+            described_clue("we (ran|held) (co-design*|codesign*) with"),
+            ["co-design", "codesign"]
+        );
+        // Every shipped pattern has words to look for.
+        let vocabulary = crate::vocab::Vocabulary::embedded();
+        for entry in &vocabulary.methods.entries {
+            for (_, pattern) in &entry.described {
+                assert!(!described_clue(pattern).is_empty(), "{pattern}");
+            }
+        }
     }
 
     #[test]
