@@ -802,6 +802,9 @@ fn eval_metadata(data: &Path, judgments: &Path, json: bool) -> anyhow::Result<()
 
 /// Opens the index (ingesting first when it is empty or was built by another version) and
 /// serves until Ctrl-C, re-ingesting on a schedule when asked to.
+/// How often `serve` looks for new segments to warm the search caches of.
+const WARM_EVERY: Duration = Duration::from_secs(1);
+
 fn serve(
     dirs: &Dirs,
     addr: SocketAddr,
@@ -829,6 +832,21 @@ fn serve(
             pipeline::ingest(&*store, &dirs.data, &options).map_err(explain_ingest_error)?;
         print_summary(&report);
     }
+    // Per-segment caches (facet columns, reversed dictionaries) are built here, in the
+    // background, at start and after each commit, rather than by the first searches that
+    // need them (which would miss their deadline on a large index).
+    std::thread::Builder::new()
+        .name("warm".into())
+        .spawn({
+            let engine = Arc::clone(&engine);
+            move || loop {
+                if let Err(err) = engine.warm() {
+                    tracing::warn!(%err, "warming the search caches failed");
+                }
+                std::thread::sleep(WARM_EVERY);
+            }
+        })
+        .context("cannot start the warming thread")?;
     let jobs = Jobs::new(store, dirs.data.clone(), options);
     if let Some(every) = ingest_every {
         tracing::info!(every = %humantime::format_duration(every), "scheduled ingest");

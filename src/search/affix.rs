@@ -129,6 +129,17 @@ impl AffixCache {
         self.lock().retain(|(id, _), _| live.contains(id));
     }
 
+    /// Builds the reversed dictionaries of `fields` in every segment of `searcher` that has
+    /// none yet (a field without terms in a segment costs nothing).
+    pub fn warm(&self, searcher: &Searcher, fields: &[Field]) -> tantivy::Result<()> {
+        for segment in searcher.segment_readers() {
+            for field in fields {
+                self.reversed(segment, *field)?;
+            }
+        }
+        Ok(())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, ReversedBySegment> {
         self.0
             .lock()
@@ -210,5 +221,32 @@ mod tests {
             }
         }
         assert_eq!(first_letter_range(""), None);
+    }
+
+    #[test]
+    fn warming_builds_each_segments_reversed_dictionary_once() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(
+            data.path().join("a.txt"),
+            "Rubrik\n\nVi testade kundresan i Malmö.",
+        )
+        .unwrap();
+        let index = crate::index::LabIndex::in_ram(crate::index::Profile::Full).unwrap();
+        crate::pipeline::ingest(&index, data.path(), &Default::default()).unwrap();
+        index.reader().reload().unwrap();
+        let searcher = index.reader().searcher();
+        let bodies: Vec<Field> = crate::lang::Lang::ALL
+            .into_iter()
+            .map(|lang| index.fields().body_of(lang))
+            .collect();
+        let cache = AffixCache::default();
+        assert!(cache.lock().is_empty());
+        cache.warm(&searcher, &bodies).unwrap();
+        let built = cache.lock().len();
+        assert_eq!(built, searcher.segment_readers().len() * bodies.len());
+        let words: usize = cache.lock().values().map(|map| map.len()).sum();
+        assert!(words > 3, "the words of the document, reversed");
+        cache.warm(&searcher, &bodies).unwrap();
+        assert_eq!(cache.lock().len(), built);
     }
 }

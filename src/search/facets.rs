@@ -185,6 +185,14 @@ impl FacetCache {
         self.lock().retain(|id, _| live.contains(id));
     }
 
+    /// Unpacks the facets of every segment of `searcher` not unpacked yet.
+    pub fn warm(&self, searcher: &tantivy::Searcher) -> tantivy::Result<()> {
+        for reader in searcher.segment_readers() {
+            self.get(reader)?;
+        }
+        Ok(())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SegmentId, Arc<SegmentFacets>>> {
         self.0
             .lock()

@@ -129,6 +129,12 @@ pub trait SearchEngine: Send + Sync + 'static {
             ..EngineStats::default()
         }
     }
+    /// Builds ahead of time what searches would otherwise build on first use (per-segment
+    /// caches), so that the first searches after a start or a commit answer in time. Cheap
+    /// when nothing is new; a backend without such caches does nothing.
+    fn warm(&self) -> Result<(), SearchError> {
+        Ok(())
+    }
 }
 
 /// What `GET /health` reports about the engine.
@@ -383,6 +389,22 @@ impl SearchEngine for Engine {
 
     fn num_documents(&self) -> u64 {
         self.index.num_documents()
+    }
+
+    fn warm(&self) -> Result<(), SearchError> {
+        let searcher = self.index.reader().searcher();
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.segment_id())
+            .collect();
+        self.facets.retain(&live);
+        self.context.affixes.retain(&live);
+        self.facets.warm(&searcher)?;
+        let fields = self.index.fields();
+        let bodies: Vec<Field> = Lang::ALL.into_iter().map(|l| fields.body_of(l)).collect();
+        self.context.affixes.warm(&searcher, &bodies)?;
+        Ok(())
     }
 
     fn stats(&self) -> EngineStats {
