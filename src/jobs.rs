@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::engine::Store;
@@ -95,6 +95,8 @@ struct Shared {
     changed: Condvar,
     /// Set by [`Jobs::shutdown`]: the running ingest stops at its next file, nothing new starts.
     stopping: AtomicBool,
+    /// Called after each run, whatever its outcome ([`Jobs::after_each_run`]).
+    after_run: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 #[derive(Default)]
@@ -114,6 +116,7 @@ impl Jobs {
                 state: Mutex::new(State::default()),
                 changed: Condvar::new(),
                 stopping: AtomicBool::new(false),
+                after_run: OnceLock::new(),
             }),
         }
     }
@@ -155,6 +158,15 @@ impl Jobs {
                 .finish(id, Err(format!("cannot start the ingest thread: {err}")));
         }
         Ok(id)
+    }
+
+    /// Calls `hook` after each run has ended, succeeded or failed (a failed run may have
+    /// committed batches): e.g. to embed the documents it changed. Only the first hook set
+    /// counts.
+    pub fn after_each_run(&self, hook: impl Fn() + Send + Sync + 'static) {
+        if self.shared.after_run.set(Box::new(hook)).is_err() {
+            tracing::warn!("a hook after each ingest run is already set; this one is ignored");
+        }
     }
 
     /// The current run, or the last one; `None` before the first.
@@ -231,6 +243,9 @@ impl Shared {
             Err(_) => Err("the ingest run panicked; see the log".to_string()),
         };
         self.finish(id, result);
+        if let Some(hook) = self.after_run.get() {
+            hook();
+        }
     }
 
     fn finish(&self, id: u64, result: Result<IngestReport, String>) {

@@ -81,7 +81,9 @@ impl Semantic {
 /// `None` (hybrid search off, said once in the log) when it is missing or cannot be loaded.
 pub fn shared_model() -> Option<Arc<Model>> {
     static SHARED: OnceLock<Option<Arc<Model>>> = OnceLock::new();
-    SHARED.get_or_init(|| load_model(&model::default_dir())).clone()
+    SHARED
+        .get_or_init(|| load_model(&model::default_dir()))
+        .clone()
 }
 
 /// The model in `dir`, or `None` (logged) when it cannot be loaded.
