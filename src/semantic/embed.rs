@@ -263,14 +263,17 @@ impl Embedder {
         (signal.runs, signal.last)
     }
 
-    /// Waits until no run is pending or going on, or `timeout` passes; whether it is idle.
-    pub fn wait_idle(&self, timeout: Duration) -> bool {
+    /// Waits until `runs` runs have finished and no other is pending or going on, or
+    /// `timeout` passes; whether that happened.
+    pub fn wait_runs(&self, runs: u64, timeout: Duration) -> bool {
         let (lock, changed) = &*self.shared;
         let signal = lock.lock().unwrap_or_else(|p| p.into_inner());
         let (signal, _) = changed
-            .wait_timeout_while(signal, timeout, |s| s.pending || s.running)
+            .wait_timeout_while(signal, timeout, |s| {
+                s.runs < runs || s.pending || s.running
+            })
             .unwrap_or_else(|p| p.into_inner());
-        !(signal.pending || signal.running)
+        signal.runs >= runs && !(signal.pending || signal.running)
     }
 }
 

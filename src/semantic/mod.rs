@@ -78,11 +78,18 @@ impl Semantic {
 }
 
 /// The model of the default directory ([`model::default_dir`]), loaded once per process;
-/// `None` (hybrid search off, said once in the log) when it is missing or cannot be loaded.
+/// `None` (hybrid search off, said once in the log) when it is missing or cannot be loaded,
+/// or when `LABSEARCH_MODEL=off`.
 pub fn shared_model() -> Option<Arc<Model>> {
     static SHARED: OnceLock<Option<Arc<Model>>> = OnceLock::new();
     SHARED
-        .get_or_init(|| load_model(&model::default_dir()))
+        .get_or_init(|| {
+            if std::env::var_os("LABSEARCH_MODEL").is_some_and(|v| v == "off") {
+                tracing::info!("hybrid search off (LABSEARCH_MODEL=off)");
+                return None;
+            }
+            load_model(&model::default_dir())
+        })
         .clone()
 }
 
