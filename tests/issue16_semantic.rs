@@ -230,14 +230,20 @@ fn vectors_follow_ingest_and_survive_a_restart() {
         IngestOptions::default(),
     );
     let embedder = Embedder::start(index.clone(), semantic.clone());
-    assert!(embedder.wait_runs(1, Duration::from_secs(300)), "the first run ends");
+    assert!(
+        embedder.wait_runs(1, Duration::from_secs(300)),
+        "the first run ends"
+    );
     let notify = embedder.clone();
     jobs.after_each_run(move || notify.notify());
     let run = jobs.start(labsearch::jobs::Trigger::Request).unwrap();
     jobs.wait(run, Duration::from_secs(120))
         .expect("ingest ends");
     // The hook asks for a second run once the ingest run has ended.
-    assert!(embedder.wait_runs(2, Duration::from_secs(300)), "the second run ends");
+    assert!(
+        embedder.wait_runs(2, Duration::from_secs(300)),
+        "the second run ends"
+    );
     let (_, last) = embedder.status();
     let last = last.expect("a run reported");
     assert_eq!((last.embedded, last.dropped), (1, 1), "{last:?}");

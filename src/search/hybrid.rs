@@ -57,16 +57,23 @@ impl Engine {
             _ => Ok(()),
         };
         let depth = FUSION_DEPTH.max(request.offset + request.limit);
-        let keyword = self.search(&SearchRequest {
-            mode: Mode::Keyword,
-            offset: 0,
-            limit: depth,
-            ..request.clone()
-        })?;
-        in_time()?;
-        let vector = semantic
-            .embed_query(&request.query)
-            .map_err(|err| SearchError::Unavailable(SemanticError::from(err).to_string()))?;
+        // The query is embedded on another thread while the keyword search runs.
+        let (keyword, vector) = std::thread::scope(|scope| {
+            let vector = scope.spawn(|| semantic.embed_query(&request.query));
+            let keyword = self.search(&SearchRequest {
+                mode: Mode::Keyword,
+                offset: 0,
+                limit: depth,
+                ..request.clone()
+            });
+            let vector = vector
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (keyword, vector)
+        });
+        let keyword = keyword?;
+        let vector =
+            vector.map_err(|err| SearchError::Unavailable(SemanticError::from(err).to_string()))?;
         in_time()?;
         // Twice the depth of candidates, so that filters leave enough of them.
         let nearest = semantic.store.nearest(&vector, depth * 2);

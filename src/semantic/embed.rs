@@ -269,9 +269,7 @@ impl Embedder {
         let (lock, changed) = &*self.shared;
         let signal = lock.lock().unwrap_or_else(|p| p.into_inner());
         let (signal, _) = changed
-            .wait_timeout_while(signal, timeout, |s| {
-                s.runs < runs || s.pending || s.running
-            })
+            .wait_timeout_while(signal, timeout, |s| s.runs < runs || s.pending || s.running)
             .unwrap_or_else(|p| p.into_inner());
         signal.runs >= runs && !(signal.pending || signal.running)
     }

@@ -71,11 +71,28 @@ impl Semantic {
         Semantic { model, store }
     }
 
-    /// The query's vector.
-    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>, ModelError> {
-        self.model.embed(text, Role::Query)
+    /// The query's vector, from a small per-process memory when the same text was embedded
+    /// lately (paging and facet clicks repeat a query's text; embedding it costs 15-40 ms).
+    pub fn embed_query(&self, text: &str) -> Result<Arc<Vec<f32>>, ModelError> {
+        static RECENT: OnceLock<Mutex<HashMap<String, Arc<Vec<f32>>>>> = OnceLock::new();
+        let recent = RECENT.get_or_init(Mutex::default);
+        let key = format!("{}\u{0}{}", self.model.dir().display(), text);
+        if let Some(vector) = recent.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Arc::clone(vector));
+        }
+        let vector = Arc::new(self.model.embed(text, Role::Query)?);
+        let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded crudely: forgotten all at once when full.
+        if recent.len() >= RECENT_QUERIES {
+            recent.clear();
+        }
+        recent.insert(key, Arc::clone(&vector));
+        Ok(vector)
     }
 }
+
+/// Query vectors remembered ([`Semantic::embed_query`]): about 1.5 KB each.
+const RECENT_QUERIES: usize = 1024;
 
 /// The model of the default directory ([`model::default_dir`]), loaded once per process;
 /// `None` (hybrid search off, said once in the log) when it is missing or cannot be loaded,
