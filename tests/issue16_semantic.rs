@@ -231,7 +231,7 @@ fn vectors_follow_ingest_and_survive_a_restart() {
     );
     let embedder = Embedder::start(index.clone(), semantic.clone());
     assert!(
-        embedder.wait_runs(1, Duration::from_secs(300)),
+        embedder.wait_runs(1, Duration::from_secs(120)),
         "the first run ends"
     );
     let notify = embedder.clone();
@@ -241,7 +241,7 @@ fn vectors_follow_ingest_and_survive_a_restart() {
         .expect("ingest ends");
     // The hook asks for a second run once the ingest run has ended.
     assert!(
-        embedder.wait_runs(2, Duration::from_secs(300)),
+        embedder.wait_runs(2, Duration::from_secs(120)),
         "the second run ends"
     );
     let (_, last) = embedder.status();
