@@ -76,6 +76,9 @@ pub struct RunStatus {
     pub error: Option<String>,
 }
 
+/// What [`Jobs::after_each_run`] calls: with the run's report, or `None` when it failed.
+type AfterRun = dyn Fn(Option<&IngestReport>) + Send + Sync;
+
 /// A run was asked for while another one runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("ingest run {0} is still running")]
@@ -96,7 +99,7 @@ struct Shared {
     /// Set by [`Jobs::shutdown`]: the running ingest stops at its next file, nothing new starts.
     stopping: AtomicBool,
     /// Called after each run, whatever its outcome ([`Jobs::after_each_run`]).
-    after_run: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    after_run: OnceLock<Box<AfterRun>>,
 }
 
 #[derive(Default)]
@@ -160,10 +163,10 @@ impl Jobs {
         Ok(id)
     }
 
-    /// Calls `hook` after each run has ended, succeeded or failed (a failed run may have
-    /// committed batches): e.g. to embed the documents it changed. Only the first hook set
-    /// counts.
-    pub fn after_each_run(&self, hook: impl Fn() + Send + Sync + 'static) {
+    /// Calls `hook` after each run has ended, with its report, or `None` when it failed (a
+    /// failed run may have committed batches): e.g. to embed the documents it changed. Only
+    /// the first hook set counts.
+    pub fn after_each_run(&self, hook: impl Fn(Option<&IngestReport>) + Send + Sync + 'static) {
         if self.shared.after_run.set(Box::new(hook)).is_err() {
             tracing::warn!("a hook after each ingest run is already set; this one is ignored");
         }
@@ -242,9 +245,10 @@ impl Shared {
             Ok(Err(err)) => Err(err.to_string()),
             Err(_) => Err("the ingest run panicked; see the log".to_string()),
         };
+        let report = result.as_ref().ok().cloned();
         self.finish(id, result);
         if let Some(hook) = self.after_run.get() {
-            hook();
+            hook(report.as_ref());
         }
     }
 

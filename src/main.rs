@@ -834,10 +834,15 @@ fn serve(
     }
     let jobs = Jobs::new(store, dirs.data.clone(), options);
     if let Some((index, semantic)) = semantic {
-        // Embeds what the index holds now, then again after each ingest run, in the
-        // background at the lowest priority.
+        // Embeds what the index holds now, then again after each ingest run that changed
+        // something (or failed, having perhaps committed some), in the background at the
+        // lowest priority.
         let embedder = labsearch::semantic::embed::Embedder::start(index, semantic);
-        jobs.after_each_run(move || embedder.notify());
+        jobs.after_each_run(move |report| {
+            if report.is_none_or(|r| r.added + r.updated + r.deleted > 0) {
+                embedder.notify();
+            }
+        });
     }
     if let Some(every) = ingest_every {
         tracing::info!(every = %humantime::format_duration(every), "scheduled ingest");

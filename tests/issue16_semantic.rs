@@ -235,7 +235,7 @@ fn vectors_follow_ingest_and_survive_a_restart() {
         "the first run ends"
     );
     let notify = embedder.clone();
-    jobs.after_each_run(move || notify.notify());
+    jobs.after_each_run(move |_| notify.notify());
     let run = jobs.start(labsearch::jobs::Trigger::Request).unwrap();
     jobs.wait(run, Duration::from_secs(120))
         .expect("ingest ends");
