@@ -53,6 +53,9 @@ pub enum EvalError {
     /// The vocabularies of the data directory are broken.
     #[error(transparent)]
     Vocabulary(#[from] VocabError),
+    /// Embedding the documents failed.
+    #[error(transparent)]
+    Embed(#[from] crate::semantic::SemanticError),
 }
 
 /// One judged query, as a line of the queries file.
@@ -205,13 +208,20 @@ pub enum Signal {
     Engine(&'static str, QueryOptions),
     /// Reciprocal-rank fusion ([`RRF_K`]) of two of the signals before it, by index.
     Fusion(&'static str, usize, usize),
+    /// The documents nearest in meaning alone (needs the embedding model).
+    Meaning(&'static str),
+    /// labsearch in `mode=hybrid` with these mechanisms on (needs the embedding model).
+    Hybrid(&'static str, QueryOptions),
 }
 
 impl Signal {
     /// Its column name.
     pub fn name(&self) -> &'static str {
         match self {
-            Signal::Engine(name, _) | Signal::Fusion(name, _, _) => name,
+            Signal::Engine(name, _)
+            | Signal::Fusion(name, _, _)
+            | Signal::Meaning(name)
+            | Signal::Hybrid(name, _) => name,
         }
     }
 }
@@ -269,6 +279,33 @@ pub fn signals() -> Vec<Signal> {
     ]
 }
 
+/// The signals of meaning, measured when the embedding model is there: meaning alone, and
+/// `mode=hybrid` over the keyword ranking without and with stop words and translation.
+pub fn hybrid_signals() -> Vec<Signal> {
+    let keyword = QueryOptions {
+        stop_words: false,
+        translate: None,
+    };
+    vec![
+        Signal::Meaning("meaning"),
+        Signal::Hybrid("hyb(kw)", keyword),
+        Signal::Hybrid("hyb(default)", QueryOptions::default()),
+    ]
+}
+
+/// What embedding the documents cost in an evaluation.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EmbeddingCost {
+    /// Documents embedded.
+    pub documents: usize,
+    /// Chunks embedded.
+    pub chunks: usize,
+    /// Wall-clock seconds (one thread).
+    pub seconds: f64,
+    /// Mean milliseconds of one hybrid search, in process (query embedding included).
+    pub hybrid_search_ms: f64,
+}
+
 /// Mean nDCG@10 of each signal, per kind of query and over all.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignalsReport {
@@ -280,6 +317,8 @@ pub struct SignalsReport {
     pub translator: bool,
     /// Per query: text, kind and each signal's nDCG@10.
     pub queries: Vec<(String, String, Vec<f64>)>,
+    /// With the embedding model: what embedding the documents and hybrid searches cost.
+    pub embedding: Option<EmbeddingCost>,
 }
 
 /// Indexes `data` once and measures every signal of [`signals`] on `queries`.
@@ -287,9 +326,21 @@ pub fn run_signals(data: &Path, queries: &[JudgedQuery]) -> Result<SignalsReport
     let vocabulary = Vocabulary::load(data)?;
     let index = LabIndex::in_ram(Profile::Full)?;
     pipeline::ingest(&index, data, &IngestOptions::default())?;
-    let base = Engine::new(index, &vocabulary);
+    let base = Engine::new(index.clone(), &vocabulary);
     let translator = base.translates();
-    let signals = signals();
+    let mut signals = signals();
+    let mut embedding = None;
+    if let Some(semantic) = base.semantic() {
+        let report = crate::semantic::embed::sync(&index, semantic, &|| false)?;
+        embedding = Some(EmbeddingCost {
+            documents: report.embedded,
+            chunks: report.chunks,
+            seconds: report.seconds,
+            hybrid_search_ms: 0.0,
+        });
+        signals.extend(hybrid_signals());
+    }
+    let (mut hybrid_ms, mut hybrid_searches) = (0.0, 0usize);
     let mut per_query = Vec::with_capacity(queries.len());
     for query in queries {
         let request = request_of(query).expect("filters were checked when loading");
@@ -300,6 +351,18 @@ pub fn run_signals(data: &Path, queries: &[JudgedQuery]) -> Result<SignalsReport
                     ranked_sources(&base.clone().with_options(*options), &request)?
                 }
                 Signal::Fusion(_, a, b) => fuse(&rankings[*a], &rankings[*b]),
+                Signal::Meaning(_) => meaning_sources(&base, &request)?,
+                Signal::Hybrid(_, options) => {
+                    let hybrid = SearchRequest {
+                        mode: crate::search::Mode::Hybrid,
+                        ..request.clone()
+                    };
+                    let started = std::time::Instant::now();
+                    let ranking = ranked_sources(&base.clone().with_options(*options), &hybrid)?;
+                    hybrid_ms += started.elapsed().as_secs_f64() * 1000.0;
+                    hybrid_searches += 1;
+                    ranking
+                }
             };
             rankings.push(ranking);
         }
@@ -324,12 +387,52 @@ pub fn run_signals(data: &Path, queries: &[JudgedQuery]) -> Result<SignalsReport
             *sum /= *n as f64;
         }
     }
+    if let Some(cost) = embedding.as_mut() {
+        cost.hybrid_search_ms = hybrid_ms / hybrid_searches.max(1) as f64;
+    }
     Ok(SignalsReport {
         signals: signals.iter().map(|s| s.name().to_string()).collect(),
         kinds,
         translator,
         queries: per_query,
+        embedding,
     })
+}
+
+/// The sources of the documents nearest in meaning to the request's query (facet filters
+/// applied), in rank order, each once.
+fn meaning_sources(engine: &Engine, request: &SearchRequest) -> Result<Vec<String>, EvalError> {
+    let Some(semantic) = engine.semantic() else {
+        return Ok(Vec::new());
+    };
+    let vector = semantic
+        .embed_query(&request.query)
+        .map_err(crate::semantic::SemanticError::from)?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (id, _) in semantic.store.nearest(&vector, request.limit * 2) {
+        let Some(record) = engine.document(&id)? else {
+            continue;
+        };
+        let accepted = (request.langs.is_empty() || request.langs.contains(&record.lang))
+            && (request.countries.is_empty()
+                || record
+                    .country
+                    .as_ref()
+                    .is_some_and(|c| request.countries.contains(c)))
+            && (request.methods.is_empty()
+                || record.methods.iter().any(|m| request.methods.contains(m)))
+            && request
+                .years
+                .is_none_or(|range| record.years.iter().any(|&y| range.contains(u64::from(y))));
+        if accepted && seen.insert(record.source.clone()) {
+            out.push(record.source);
+        }
+        if out.len() >= request.limit {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Reciprocal-rank fusion of two rankings of sources.
@@ -351,6 +454,20 @@ pub fn render_signals(report: &SignalsReport) -> String {
     let mut out = String::new();
     if !report.translator {
         out.push_str("(no translation file: the translated signals rank as +stop)\n");
+    }
+    match &report.embedding {
+        Some(cost) => out.push_str(&format!(
+            "(meaning: {} documents, {} chunks embedded in {:.1} s = {:.2} s per document; \
+             a hybrid search {:.1} ms in process)\n",
+            cost.documents,
+            cost.chunks,
+            cost.seconds,
+            cost.seconds / cost.documents.max(1) as f64,
+            cost.hybrid_search_ms
+        )),
+        None => out.push_str(
+            "(no embedding model: scripts/fetch-model adds the meaning and hybrid signals)\n",
+        ),
     }
     out.push_str(&format!("{:<16} {:>3}", "nDCG@10 by kind", "n"));
     for name in &report.signals {

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::engine::Store;
@@ -76,6 +76,9 @@ pub struct RunStatus {
     pub error: Option<String>,
 }
 
+/// What [`Jobs::after_each_run`] calls: with the run's report, or `None` when it failed.
+type AfterRun = dyn Fn(Option<&IngestReport>) + Send + Sync;
+
 /// A run was asked for while another one runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("ingest run {0} is still running")]
@@ -95,6 +98,8 @@ struct Shared {
     changed: Condvar,
     /// Set by [`Jobs::shutdown`]: the running ingest stops at its next file, nothing new starts.
     stopping: AtomicBool,
+    /// Called after each run, whatever its outcome ([`Jobs::after_each_run`]).
+    after_run: OnceLock<Box<AfterRun>>,
 }
 
 #[derive(Default)]
@@ -114,6 +119,7 @@ impl Jobs {
                 state: Mutex::new(State::default()),
                 changed: Condvar::new(),
                 stopping: AtomicBool::new(false),
+                after_run: OnceLock::new(),
             }),
         }
     }
@@ -155,6 +161,15 @@ impl Jobs {
                 .finish(id, Err(format!("cannot start the ingest thread: {err}")));
         }
         Ok(id)
+    }
+
+    /// Calls `hook` after each run has ended, with its report, or `None` when it failed (a
+    /// failed run may have committed batches): e.g. to embed the documents it changed. Only
+    /// the first hook set counts.
+    pub fn after_each_run(&self, hook: impl Fn(Option<&IngestReport>) + Send + Sync + 'static) {
+        if self.shared.after_run.set(Box::new(hook)).is_err() {
+            tracing::warn!("a hook after each ingest run is already set; this one is ignored");
+        }
     }
 
     /// The current run, or the last one; `None` before the first.
@@ -230,7 +245,11 @@ impl Shared {
             Ok(Err(err)) => Err(err.to_string()),
             Err(_) => Err("the ingest run panicked; see the log".to_string()),
         };
+        let report = result.as_ref().ok().cloned();
         self.finish(id, result);
+        if let Some(hook) = self.after_run.get() {
+            hook(report.as_ref());
+        }
     }
 
     fn finish(&self, id: u64, result: Result<IngestReport, String>) {

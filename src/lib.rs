@@ -19,5 +19,6 @@ pub mod opensearch;
 pub mod pipeline;
 pub mod record;
 pub mod search;
+pub mod semantic;
 pub mod translate;
 pub mod vocab;

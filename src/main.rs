@@ -815,10 +815,13 @@ fn serve(
     engine: &EngineArgs,
 ) -> anyhow::Result<()> {
     let vocabulary = Vocabulary::load(&dirs.data)?;
+    // With the embedding model, the embedded engine's document vectors follow its index.
+    let mut semantic = None;
     let (store, engine): (Arc<dyn Store>, Arc<dyn SearchEngine>) = match engine.engine {
         EngineKind::Tantivy => {
             let index = open_tantivy_for_serve(dirs, rebuild_if_corrupt)?;
             let engine = Arc::new(Engine::new(index.clone(), &vocabulary));
+            semantic = engine.semantic().cloned().map(|s| (index.clone(), s));
             (Arc::new(index), engine)
         }
         EngineKind::Opensearch => {
@@ -848,6 +851,17 @@ fn serve(
         })
         .context("cannot start the warming thread")?;
     let jobs = Jobs::new(store, dirs.data.clone(), options);
+    if let Some((index, semantic)) = semantic {
+        // Embeds what the index holds now, then again after each ingest run that changed
+        // something (or failed, having perhaps committed some), in the background at the
+        // lowest priority.
+        let embedder = labsearch::semantic::embed::Embedder::start(index, semantic);
+        jobs.after_each_run(move |report| {
+            if report.is_none_or(|r| r.added + r.updated + r.deleted > 0) {
+                embedder.notify();
+            }
+        });
+    }
     if let Some(every) = ingest_every {
         tracing::info!(every = %humantime::format_duration(every), "scheduled ingest");
         jobs.schedule(every);

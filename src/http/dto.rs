@@ -23,6 +23,9 @@ pub struct SearchResponseDto {
     facets: FacetsDto,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     suggestions: Vec<String>,
+    /// The ranking that answered: `keyword`, or `hybrid` (keywords fused with meaning). A
+    /// `mode=hybrid` request says `keyword` when the server has no embedding model.
+    mode: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -68,6 +71,7 @@ impl From<SearchResponse> for SearchResponseDto {
                 lang: response.facets.lang,
             },
             suggestions: response.suggestions,
+            mode: response.mode.as_str(),
         }
     }
 }

@@ -100,7 +100,8 @@ pub mod examples {
                 "matched": ["tjenestedesign", "title:tjenestedesign", "tag:service-design"]
             }],
             "facets": {"country": {"NO": 1}, "year": {"2019": 1},
-                       "method": {"service-design": 1, "workshops": 1}, "lang": {"nb": 1}}
+                       "method": {"service-design": 1, "workshops": 1}, "lang": {"nb": 1}},
+            "mode": "keyword"
         })
     }
 

@@ -142,6 +142,11 @@ impl LabIndex {
         })
     }
 
+    /// The directory of an index on disk; `None` for one in memory.
+    pub fn directory(&self) -> Option<&Path> {
+        (self.location != Path::new(IN_MEMORY)).then_some(self.location.as_path())
+    }
+
     /// The tantivy index.
     pub fn index(&self) -> &Index {
         &self.index

@@ -105,6 +105,8 @@ pub(super) fn search(
         facets,
         suggestions: Vec::new(),
         work: Default::default(),
+        // Hybrid ranking is the embedded engine's: a hybrid request is ranked by keywords.
+        mode: crate::search::Mode::Keyword,
     })
 }
 

@@ -71,8 +71,9 @@ pub fn file_id(relative: &str) -> String {
 }
 
 /// Directories at the top of a data directory that hold vocabulary, not documents: the
-/// compiled translation dictionaries (`scripts/fetch-dicts`) and their licences.
-pub const VOCABULARY_DIRS: &[&str] = &["dictionaries"];
+/// compiled translation dictionaries (`scripts/fetch-dicts`) and their licences, and the
+/// embedding model with its engine (`scripts/fetch-model`).
+pub const VOCABULARY_DIRS: &[&str] = &["dictionaries", "model"];
 
 /// What a walk found.
 #[derive(Debug, Default)]
@@ -178,11 +179,14 @@ mod tests {
         std::fs::write(dir.path().join("c.toml"), "c").unwrap();
         std::fs::write(dir.path().join("b.meta.toml"), "c").unwrap();
         std::fs::write(dir.path().join(".git/x.txt"), "x").unwrap();
-        // The compiled dictionaries and their licences are vocabulary, not documents; a
-        // "dictionaries" folder further down is a user's folder like any other.
+        // The compiled dictionaries, the embedding model and their licences are vocabulary,
+        // not documents; a "dictionaries" folder further down is a user's folder like any other.
         std::fs::create_dir_all(dir.path().join("dictionaries")).unwrap();
         std::fs::write(dir.path().join("dictionaries/translations.txt"), "t").unwrap();
         std::fs::write(dir.path().join("dictionaries/LICENSES.txt"), "l").unwrap();
+        std::fs::create_dir_all(dir.path().join("model")).unwrap();
+        std::fs::write(dir.path().join("model/e5.h"), "h").unwrap();
+        std::fs::write(dir.path().join("model/ATTRIBUTION.txt"), "a").unwrap();
         std::fs::create_dir_all(dir.path().join("sub/dictionaries")).unwrap();
         std::fs::write(dir.path().join("sub/dictionaries/d.txt"), "d").unwrap();
         let walk = walk(dir.path()).unwrap();

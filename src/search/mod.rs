@@ -5,6 +5,7 @@
 
 pub mod affix;
 pub mod facets;
+pub mod hybrid;
 pub mod query;
 pub mod request;
 pub mod snippet;
@@ -26,7 +27,7 @@ use crate::record::Record;
 use crate::translate::{self, Translator};
 use crate::vocab::Vocabulary;
 use facets::{FacetCounts, FacetedCollector, FilteredTopDocs, Filters};
-pub use request::{ParamError, SearchRequest, YearRange};
+pub use request::{Mode, ParamError, SearchRequest, YearRange};
 use snippet::Snippets;
 
 /// One ranked hit.
@@ -79,6 +80,9 @@ pub struct SearchResponse {
     pub suggestions: Vec<String>,
     /// What building the query cost (not part of the wire format).
     pub work: query::QueryWork,
+    /// The ranking that answered: `Keyword` for a hybrid request the engine cannot rank by
+    /// meaning (no model).
+    pub mode: Mode,
 }
 
 /// Why a search failed. Most of the caller's mistakes are caught earlier, by
@@ -164,6 +168,8 @@ pub struct Engine {
     index: LabIndex,
     context: query::QueryContext,
     facets: facets::FacetCache,
+    /// The model and this index's document vectors, when the model is there.
+    semantic: Option<crate::semantic::Semantic>,
 }
 
 /// The translator of the default translation file ([`translate::default_path`]), loaded once
@@ -206,7 +212,10 @@ impl Engine {
         let methods = TermMatcher::new(&vocabulary.methods, &mut full);
         let concepts = TermMatcher::new(&vocabulary.concepts_with_places(), &mut full);
         let analyzers = Analyzers::new(index.profile());
+        let semantic = crate::semantic::shared_model()
+            .map(|model| crate::semantic::Semantic::for_index(model, &index));
         Engine {
+            semantic,
             index,
             context: query::QueryContext {
                 analyzers,
@@ -232,6 +241,17 @@ impl Engine {
     pub fn with_translator(mut self, translator: Option<Arc<Translator>>) -> Engine {
         self.context.translator = translator;
         self
+    }
+
+    /// The same engine with another model and vector store, or none (keyword ranking only).
+    pub fn with_semantic(mut self, semantic: Option<crate::semantic::Semantic>) -> Engine {
+        self.semantic = semantic;
+        self
+    }
+
+    /// The model and document vectors hybrid search uses, when the model is there.
+    pub fn semantic(&self) -> Option<&crate::semantic::Semantic> {
+        self.semantic.as_ref()
     }
 
     /// Whether query words are translated.
@@ -275,6 +295,9 @@ impl SearchEngine for Engine {
         // The query parser recurses with the nesting of the text: bound it here, where every
         // caller passes (HTTP, eval, library users), before the text reaches the parser.
         request::check_nesting(&request.query).map_err(SearchError::InvalidQuery)?;
+        if let Some(answer) = self.hybrid(request) {
+            return answer;
+        }
         let index = &self.index;
         let searcher = index.reader().searcher();
         let built = query::build(index, &self.context, &searcher, &request.query);
@@ -380,6 +403,7 @@ impl SearchEngine for Engine {
             facets: counts,
             suggestions,
             work: built.as_ref().map(|b| b.work).unwrap_or_default(),
+            mode: Mode::Keyword,
         })
     }
 

@@ -96,6 +96,41 @@ pub struct SearchRequest {
     /// When set, the engine gives up at its next step after this instant
     /// ([`crate::search::SearchError::Timeout`]): a request nobody waits for stops working.
     pub deadline: Option<std::time::Instant>,
+    /// How hits are ranked: by keywords (the default), or fused with meaning.
+    pub mode: Mode,
+}
+
+/// How a search ranks its hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// By the query's words (and their forms, translations, tags).
+    #[default]
+    Keyword,
+    /// The keyword ranking fused by reciprocal rank with the documents nearest in meaning
+    /// (`crate::search::hybrid`); where there is no model, the keyword ranking, saying so.
+    Hybrid,
+}
+
+impl Mode {
+    /// Its name in the `mode` parameter and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Keyword => "keyword",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s.trim() {
+            "keyword" => Ok(Mode::Keyword),
+            "hybrid" => Ok(Mode::Hybrid),
+            other => Err(format!("mode must be keyword or hybrid; got '{other}'")),
+        }
+    }
 }
 
 impl Default for SearchRequest {
@@ -109,6 +144,7 @@ impl Default for SearchRequest {
             limit: DEFAULT_LIMIT,
             offset: 0,
             deadline: None,
+            mode: Mode::Keyword,
         }
     }
 }
@@ -289,11 +325,15 @@ impl SearchRequest {
                         request.langs.push(lang);
                     }
                 }
+                "mode" => {
+                    once(&mut seen)?;
+                    request.mode = value.parse().map_err(|msg| ParamError::new(key, msg))?;
+                }
                 other => {
                     return Err(ParamError::new(
                         other,
                         format!(
-                            "unknown parameter '{other}' (known: q, country, year, method, lang, limit, offset)"
+                            "unknown parameter '{other}' (known: q, country, year, method, lang, limit, offset, mode)"
                         ),
                     ))
                 }
@@ -352,6 +392,9 @@ mod tests {
         assert_eq!(request.methods, ["service-design"]);
         assert_eq!(request.langs, [Lang::Nb]);
         assert_eq!((request.limit, request.offset), (5, 10));
+        assert_eq!(request.mode, Mode::Keyword);
+        assert_eq!(parse("q=x&mode=hybrid").unwrap().mode, Mode::Hybrid);
+        assert_eq!(parse("mode=keyword").unwrap().mode, Mode::Keyword);
     }
 
     #[test]
@@ -380,6 +423,9 @@ mod tests {
             ("method=Service Design", "method"),
             ("contry=SE", "contry"),
             ("q=a&q=b", "q"),
+            ("mode=semantic", "mode"),
+            ("mode=", "mode"),
+            ("mode=hybrid&mode=keyword", "mode"),
             (&format!("q={}", "ord+".repeat(200)), "q"),
         ] {
             let err = parse(query).expect_err(query);

@@ -1,0 +1,192 @@
+//! Hybrid ranking (`mode=hybrid`): the keyword ranking fused with the ranking by meaning.
+//!
+//! The keyword search runs as usual for the first [`FUSION_DEPTH`] hits (or as many as the
+//! page needs); the query is embedded (`query:` prefix) and the documents nearest to it, each
+//! scored by its best chunk, are found by brute force over the stored vectors; those the
+//! request's facet filters refuse are dropped. The two rankings are fused by reciprocal rank
+//! ([`RRF_K`]): a document at rank r (from 0) of a ranking gains 1 / (k + r + 1), and a hit's
+//! score is its fused score. A hit that is not among the keyword ranking's hits is found by
+//! meaning alone, and its `matched` says so ([`MEANING`]).
+//!
+//! Facet counts and suggestions are the keyword search's; `total` is the keyword matches plus
+//! the documents found by meaning alone. Without a model, or for an empty query, a hybrid
+//! request is answered by the keyword search, whose response says `Mode::Keyword`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use tantivy::query::TermSetQuery;
+use tantivy::schema::TantivyDocument;
+use tantivy::Term;
+
+use super::facets::{FilteredTopDocs, Filters};
+use super::snippet::Snippets;
+use super::{Engine, Hit, Mode, SearchEngine, SearchError, SearchRequest, SearchResponse};
+use crate::semantic::SemanticError;
+
+/// Documents each ranking contributes to the fusion, at least (more when the page reaches
+/// further).
+pub const FUSION_DEPTH: usize = 100;
+/// The constant of reciprocal-rank fusion.
+pub const RRF_K: f64 = 60.0;
+/// The `matched` reason of a hit found by meaning alone.
+pub const MEANING: &str = "meaning";
+
+impl Engine {
+    /// The hybrid answer to `request`, or `None` when it is to be ranked by keywords (keyword
+    /// mode, no model, or an empty query: browsing has no meaning to rank by).
+    pub(super) fn hybrid(
+        &self,
+        request: &SearchRequest,
+    ) -> Option<Result<SearchResponse, SearchError>> {
+        if request.mode != Mode::Hybrid || request.query.trim().is_empty() {
+            return None;
+        }
+        let semantic = self.semantic.as_ref()?;
+        Some(self.fused(semantic, request))
+    }
+
+    fn fused(
+        &self,
+        semantic: &crate::semantic::Semantic,
+        request: &SearchRequest,
+    ) -> Result<SearchResponse, SearchError> {
+        let started = Instant::now();
+        let in_time = || match request.deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(SearchError::Timeout),
+            _ => Ok(()),
+        };
+        let depth = FUSION_DEPTH.max(request.offset + request.limit);
+        // The query is embedded on another thread while the keyword search runs.
+        let (keyword, vector) = std::thread::scope(|scope| {
+            let vector = scope.spawn(|| semantic.embed_query(&request.query));
+            let keyword = self.search(&SearchRequest {
+                mode: Mode::Keyword,
+                offset: 0,
+                limit: depth,
+                ..request.clone()
+            });
+            let vector = vector
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (keyword, vector)
+        });
+        let keyword = keyword?;
+        let vector =
+            vector.map_err(|err| SearchError::Unavailable(SemanticError::from(err).to_string()))?;
+        in_time()?;
+        // Twice the depth of candidates, so that filters leave enough of them.
+        let nearest = semantic.store.nearest(&vector, depth * 2);
+
+        // The candidates the facet filters accept, with their stored records.
+        let index = &self.index;
+        let fields = index.fields();
+        let searcher = index.reader().searcher();
+        let terms = nearest
+            .iter()
+            .map(|(id, _)| Term::from_field_text(fields.id, id));
+        let candidates = TermSetQuery::new(terms);
+        let filters = Filters {
+            countries: request.countries.clone(),
+            langs: request.langs.iter().map(|l| l.code().to_string()).collect(),
+            methods: request.methods.clone(),
+            years: request.years,
+        };
+        let accepted = searcher.search(
+            &candidates,
+            &FilteredTopDocs::new(filters, self.facets.clone(), nearest.len().max(1), 0),
+        )?;
+        let mut records = HashMap::with_capacity(accepted.len());
+        for (_, address) in accepted {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let record = index.record_of(&doc);
+            records.insert(record.id.clone(), (address, record));
+        }
+        let by_meaning: Vec<&str> = nearest
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| records.contains_key(*id))
+            .take(depth)
+            .collect();
+        let by_keyword: Vec<&str> = keyword.hits.iter().map(|h| h.id.as_str()).collect();
+        let fused = fuse(&[&by_keyword, &by_meaning]);
+        let meaning_only = by_meaning
+            .iter()
+            .filter(|id| !by_keyword.contains(id))
+            .count();
+
+        let mut keyword_hits: HashMap<&str, &Hit> =
+            keyword.hits.iter().map(|h| (h.id.as_str(), h)).collect();
+        let mut snippets = Snippets::new(&searcher, None, fields);
+        let mut hits = Vec::with_capacity(request.limit);
+        for (id, score) in fused.into_iter().skip(request.offset).take(request.limit) {
+            in_time()?;
+            let hit = match keyword_hits.remove(id) {
+                Some(hit) => Hit {
+                    score: score as f32,
+                    ..hit.clone()
+                },
+                None => {
+                    let (address, record) = records
+                        .remove(id)
+                        .expect("every fused id is a keyword hit or an accepted candidate");
+                    let extract =
+                        snippets.extract(address, record.lang, &record.title, &record.body)?;
+                    Hit {
+                        snippet: extract.snippet,
+                        matched: vec![MEANING.to_string()],
+                        score: score as f32,
+                        id: record.id,
+                        title: record.title,
+                        lang: record.lang,
+                        country: record.country,
+                        years: record.years,
+                        methods: record.methods,
+                        source: record.source,
+                        published: record.published,
+                        url: record.url,
+                        organisation: record.organisation,
+                    }
+                }
+            };
+            hits.push(hit);
+        }
+        Ok(SearchResponse {
+            request: request.clone(),
+            total: keyword.total + meaning_only as u64,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            hits,
+            facets: keyword.facets,
+            suggestions: keyword.suggestions,
+            work: keyword.work,
+            mode: Mode::Hybrid,
+        })
+    }
+}
+
+/// Reciprocal-rank fusion of rankings of ids: best first, ties by the id.
+pub fn fuse<'a>(rankings: &[&[&'a str]]) -> Vec<(&'a str, f64)> {
+    let mut scores: HashMap<&str, f64> = HashMap::new();
+    for ranking in rankings {
+        for (rank, id) in ranking.iter().enumerate() {
+            *scores.entry(id).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+        }
+    }
+    let mut fused: Vec<(&str, f64)> = scores.into_iter().collect();
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fusion_rewards_agreement_and_keeps_either_alone() {
+        let fused = fuse(&[&["a", "b", "c"], &["c", "d"]]);
+        let ids: Vec<&str> = fused.iter().map(|(id, _)| *id).collect();
+        // c is in both; a is first of one; d second of one, b second of one (tie by id).
+        assert_eq!(ids, ["c", "a", "b", "d"]);
+        assert!((fused[1].1 - 1.0 / 61.0).abs() < 1e-12);
+    }
+}
