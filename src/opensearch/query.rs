@@ -288,21 +288,8 @@ fn hit_of(hit: &Value, tags: &[Tag]) -> Hit {
             matched.push(format!("tag:{slug}"));
         }
     }
-    Hit {
-        snippet,
-        matched,
-        score: hit["_score"].as_f64().unwrap_or(1.0) as f32,
-        id: record.id,
-        title: record.title,
-        lang: record.lang,
-        country: record.country,
-        years: record.years,
-        methods: record.methods,
-        source: record.source,
-        published: record.published,
-        url: record.url,
-        organisation: record.organisation,
-    }
+    let score = hit["_score"].as_f64().unwrap_or(1.0) as f32;
+    Hit::of(record, snippet, matched, score)
 }
 
 /// The words inside `<mark>` in a highlighted extract, lowercased, each once.

@@ -168,12 +168,26 @@ pub fn near(
     word: &str,
     distance: u8,
 ) -> tantivy::Result<Expansion> {
+    let (found, examined) = near_frequencies(searcher, field, word, distance, MAX_EXAMINED)?;
+    Ok(keep_most_frequent(found, examined))
+}
+
+/// The words of `field` within `distance` edits of `word` that begin with its first letter,
+/// with their document frequencies over all segments, at most `limit` examined per segment;
+/// and how many were examined.
+pub fn near_frequencies(
+    searcher: &Searcher,
+    field: Field,
+    word: &str,
+    distance: u8,
+    limit: usize,
+) -> tantivy::Result<(HashMap<Vec<u8>, u64>, usize)> {
+    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
     let Some((from, to)) = first_letter_range(word) else {
-        return Ok(Expansion::default());
+        return Ok((found, 0));
     };
     let automaton =
         FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true).automaton()?;
-    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
     let mut examined = 0;
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(field)?;
@@ -184,13 +198,13 @@ pub fn near(
             .lt(&to)
             .into_stream()?;
         let mut seen = 0;
-        while seen < MAX_EXAMINED && stream.advance() {
+        while seen < limit && stream.advance() {
             seen += 1;
             *found.entry(stream.key().to_vec()).or_default() += u64::from(stream.value().doc_freq);
         }
         examined += seen;
     }
-    Ok(keep_most_frequent(found, examined))
+    Ok((found, examined))
 }
 
 fn keep_most_frequent(found: HashMap<Vec<u8>, u64>, examined: usize) -> Expansion {

@@ -39,6 +39,18 @@ pub struct Filters {
     pub years: Option<YearRange>,
 }
 
+impl Filters {
+    /// The facet filters of `request`.
+    pub fn of(request: &crate::search::SearchRequest) -> Filters {
+        Filters {
+            countries: request.countries.clone(),
+            langs: request.langs.iter().map(|l| l.code().to_string()).collect(),
+            methods: request.methods.clone(),
+            years: request.years,
+        }
+    }
+}
+
 /// Counts per value of each facet, and the number of documents passing every filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FacetCounts {

@@ -86,12 +86,7 @@ impl Engine {
             .iter()
             .map(|(id, _)| Term::from_field_text(fields.id, id));
         let candidates = TermSetQuery::new(terms);
-        let filters = Filters {
-            countries: request.countries.clone(),
-            langs: request.langs.iter().map(|l| l.code().to_string()).collect(),
-            methods: request.methods.clone(),
-            years: request.years,
-        };
+        let filters = Filters::of(request);
         let accepted = searcher.search(
             &candidates,
             &FilteredTopDocs::new(filters, self.facets.clone(), nearest.len().max(1), 0),
@@ -132,21 +127,12 @@ impl Engine {
                         .expect("every fused id is a keyword hit or an accepted candidate");
                     let extract =
                         snippets.extract(address, record.lang, &record.title, &record.body)?;
-                    Hit {
-                        snippet: extract.snippet,
-                        matched: vec![MEANING.to_string()],
-                        score: score as f32,
-                        id: record.id,
-                        title: record.title,
-                        lang: record.lang,
-                        country: record.country,
-                        years: record.years,
-                        methods: record.methods,
-                        source: record.source,
-                        published: record.published,
-                        url: record.url,
-                        organisation: record.organisation,
-                    }
+                    Hit::of(
+                        record,
+                        extract.snippet,
+                        vec![MEANING.to_string()],
+                        score as f32,
+                    )
                 }
             };
             hits.push(hit);

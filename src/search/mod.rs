@@ -63,6 +63,27 @@ pub struct Hit {
     pub matched: Vec<String>,
 }
 
+impl Hit {
+    /// The hit of a stored `record`, with its `snippet`, why it is a hit, and its `score`.
+    pub fn of(record: Record, snippet: String, matched: Vec<String>, score: f32) -> Hit {
+        Hit {
+            snippet,
+            matched,
+            score,
+            id: record.id,
+            title: record.title,
+            lang: record.lang,
+            country: record.country,
+            years: record.years,
+            methods: record.methods,
+            source: record.source,
+            published: record.published,
+            url: record.url,
+            organisation: record.organisation,
+        }
+    }
+}
+
 /// The answer to a [`SearchRequest`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResponse {
@@ -254,6 +275,17 @@ impl Engine {
         self.semantic.as_ref()
     }
 
+    /// Drops the cached data of segments `searcher` no longer has (merged away or deleted).
+    fn forget_gone_segments(&self, searcher: &Searcher) {
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.segment_id())
+            .collect();
+        self.facets.retain(&live);
+        self.context.affixes.retain(&live);
+    }
+
     /// Whether query words are translated.
     pub fn translates(&self) -> bool {
         self.context.translator.is_some() && self.context.options.translate.is_some()
@@ -303,19 +335,8 @@ impl SearchEngine for Engine {
         let built = query::build(index, &self.context, &searcher, &request.query);
         let all = query::all();
         let query = built.as_ref().map_or(&*all, |b| &*b.query);
-        let filters = Filters {
-            countries: request.countries.clone(),
-            langs: request.langs.iter().map(|l| l.code().to_string()).collect(),
-            methods: request.methods.clone(),
-            years: request.years,
-        };
-        let live: Vec<_> = searcher
-            .segment_readers()
-            .iter()
-            .map(|segment| segment.segment_id())
-            .collect();
-        self.facets.retain(&live);
-        self.context.affixes.retain(&live);
+        let filters = Filters::of(request);
+        self.forget_gone_segments(&searcher);
         // Two passes: the page ranked with pruning, then the total and the facets counted
         // without scoring.
         let ranking = FilteredTopDocs::new(
@@ -365,21 +386,7 @@ impl SearchEngine for Engine {
                     matched.push(reason);
                 }
             }
-            hits.push(Hit {
-                snippet: extract.snippet,
-                matched,
-                score,
-                id: record.id,
-                title: record.title,
-                lang: record.lang,
-                country: record.country,
-                years: record.years,
-                methods: record.methods,
-                source: record.source,
-                published: record.published,
-                url: record.url,
-                organisation: record.organisation,
-            });
+            hits.push(Hit::of(record, extract.snippet, matched, score));
         }
         // A query that found nothing, or found things only under a corrected spelling, gets
         // the corrected query as a suggestion ("did you mean").
@@ -417,13 +424,7 @@ impl SearchEngine for Engine {
 
     fn warm(&self) -> Result<(), SearchError> {
         let searcher = self.index.reader().searcher();
-        let live: Vec<_> = searcher
-            .segment_readers()
-            .iter()
-            .map(|segment| segment.segment_id())
-            .collect();
-        self.facets.retain(&live);
-        self.context.affixes.retain(&live);
+        self.forget_gone_segments(&searcher);
         self.facets.warm(&searcher)?;
         let fields = self.index.fields();
         let bodies: Vec<Field> = Lang::ALL.into_iter().map(|l| fields.body_of(l)).collect();

@@ -1,9 +1,6 @@
 //! Spelling suggestions for queries that found nothing, drawn from the index's own vocabulary
 //! (the `spell` field: every word as written, lowercased).
 
-use std::collections::BTreeMap;
-
-use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 
@@ -69,27 +66,10 @@ pub fn correction(
     spell: Field,
     word: &str,
 ) -> tantivy::Result<Option<String>> {
-    let Some((from, to)) = affix::first_letter_range(word) else {
-        return Ok(None);
-    };
     let max_distance = if word.chars().count() >= 6 { 2 } else { 1 };
     for distance in 1..=max_distance {
-        let automaton =
-            FuzzyTermQuery::new(Term::from_field_text(spell, word), distance, true).automaton()?;
-        let mut frequencies: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for segment in searcher.segment_readers() {
-            let inverted = segment.inverted_index(spell)?;
-            let mut stream = inverted
-                .terms()
-                .search(&automaton)
-                .ge(&from)
-                .lt(&to)
-                .into_stream()?;
-            while stream.advance() {
-                *frequencies.entry(stream.key().to_vec()).or_default() +=
-                    u64::from(stream.value().doc_freq);
-            }
-        }
+        let (frequencies, _) =
+            affix::near_frequencies(searcher, spell, word, distance, usize::MAX)?;
         let best = frequencies
             .into_iter()
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
