@@ -268,7 +268,21 @@ impl TermMatcher {
         tokens: &[AnalyzedToken],
         text: &str,
     ) -> BTreeMap<String, String> {
+        self.tag_at(lang, tokens, 0, text)
+    }
+
+    /// [`TermMatcher::tag`] for `tokens` taken from the analysis of a longer text, in which
+    /// the first word of `text` stands at position `first`.
+    pub fn tag_at(
+        &self,
+        lang: Lang,
+        tokens: &[AnalyzedToken],
+        first: usize,
+        text: &str,
+    ) -> BTreeMap<String, String> {
         let surface = surface_words(text);
+        // Positions within `text`.
+        let at = |token: &AnalyzedToken| token.position.saturating_sub(first);
         let word_at = |position: usize| surface.get(position).copied().unwrap_or_default();
         let mut found: BTreeMap<usize, (usize, String)> = BTreeMap::new(); // entry -> (offset, evidence)
         let mut note = |idx: usize, offset: usize, evidence: String| {
@@ -280,11 +294,7 @@ impl TermMatcher {
         let terms = &self.by_lang[lang_index(lang)];
         for token in tokens {
             for idx in self.text_hits(terms, &token.text) {
-                note(
-                    idx,
-                    token.position,
-                    cut(&word_at(token.position).to_lowercase()),
-                );
+                note(idx, at(token), cut(&word_at(at(token)).to_lowercase()));
             }
         }
         let whole: Vec<&AnalyzedToken> = tokens.iter().filter(|t| !t.is_part).collect();
@@ -292,8 +302,8 @@ impl TermMatcher {
         for (i, first) in words.iter().enumerate() {
             for (idx, term) in terms.phrases.get(*first).into_iter().flatten() {
                 if phrase_at(&words[i..], term) {
-                    let from = whole[i].position;
-                    let to = whole[i + term.len() - 1].position;
+                    let from = at(whole[i]);
+                    let to = at(whole[i + term.len() - 1]);
                     let phrase: Vec<&str> = (from..=to).map(word_at).collect();
                     note(*idx, from, cut(&phrase.join(" ").to_lowercase()));
                 }
@@ -385,6 +395,7 @@ impl TermMatcher {
         let token = AnalyzedToken {
             text: word.to_string(),
             position: 0,
+            offset_from: 0,
             is_part: false,
         };
         !self.find(lang, &[token], Mode::Name).is_empty()

@@ -119,6 +119,7 @@ impl Analyzer {
             tokens.push(AnalyzedToken {
                 text: form.text.to_string(),
                 position: form.position,
+                offset_from: form.offset_from,
                 is_part: form.is_part,
             })
         });
@@ -143,6 +144,8 @@ pub struct AnalyzedToken {
     pub text: String,
     /// Position in the text (extra forms share the position of their word).
     pub position: usize,
+    /// Byte offset of its word in the text.
+    pub offset_from: usize,
     /// Whether this is a compound part (or second folding) rather than the word itself.
     pub is_part: bool,
 }

@@ -59,6 +59,21 @@ pub fn for_each_word(text: &str, mut emit: impl FnMut(Word<'_>, &str)) {
     }
 }
 
+/// How many words (positions) `text` holds, dropped long words included: what
+/// [`for_each_word`] would number.
+pub fn count_words(text: &str) -> usize {
+    let mut count = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        let alphanumeric = c.is_alphanumeric();
+        if alphanumeric && !in_word {
+            count += 1;
+        }
+        in_word = alphanumeric;
+    }
+    count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +97,22 @@ mod tests {
                 (3, 18, 23, "payer".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn words_are_counted_as_they_are_numbered() {
+        let long = "x".repeat(MAX_WORD_BYTES);
+        for text in [
+            "",
+            "  ",
+            "Hello, Bærum tax-payer!",
+            &format!("a {long} b. C"),
+            "ö",
+        ] {
+            let next = words(text).last().map_or(0, |w| w.0 + 1);
+            let trailing_dropped = text.ends_with(&long) as usize;
+            assert_eq!(count_words(text), next + trailing_dropped, "{text}");
+        }
     }
 
     #[test]

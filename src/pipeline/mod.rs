@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::analysis::Analyzers;
+use crate::analysis::tokenize::count_words;
+use crate::analysis::{AnalyzedToken, Analyzers};
 use crate::engine::Store;
 use crate::index::IndexError;
 use crate::lang::{self, Lang};
@@ -285,8 +286,7 @@ impl Enricher {
         let (methods, method_evidence) = match meta.methods {
             Some(declared) => (declared, Default::default()),
             None => {
-                let content = enrich::content_lines(&full_text).join("\n");
-                let evidence = self.tag_methods(lang, &content);
+                let evidence = self.tag_methods(lang, &full_text, &tokens);
                 (evidence.keys().cloned().collect(), evidence)
             }
         };
@@ -327,14 +327,41 @@ static USE_CUE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
 });
 
 impl Enricher {
-    /// The methods of `content` with their evidence, sentence by sentence: a method named
-    /// only in lists ([`LIST_METHODS`]) is left out.
-    fn tag_methods(&mut self, lang: Lang, content: &str) -> BTreeMap<String, String> {
+    /// The methods of the content lines of `text` ([`enrich::content_lines`]) with their
+    /// evidence, sentence by sentence: a method named only in lists ([`LIST_METHODS`]) is
+    /// left out.
+    ///
+    /// `tokens` is the analysis of all of `text`; each sentence takes its own from it (sentences
+    /// lie within lines and end between words), rather than being analysed a second time.
+    fn tag_methods(
+        &mut self,
+        lang: Lang,
+        text: &str,
+        tokens: &[AnalyzedToken],
+    ) -> BTreeMap<String, String> {
         let mut used = BTreeMap::new();
         let mut listed = BTreeMap::new();
-        for sentence in enrich::sentences(content) {
-            let tokens = self.analyzers.tokens(lang, sentence);
-            let found = self.methods.tag(lang, &tokens, sentence);
+        // Words before `counted_to`, and the first token not before it.
+        let (mut counted_to, mut words_before, mut next) = (0, 0, 0);
+        let sentences = enrich::content_lines(text)
+            .into_iter()
+            .flat_map(enrich::sentences);
+        for sentence in sentences {
+            // Content lines and their sentences are slices of `text`, in order.
+            let start = sentence.as_ptr() as usize - text.as_ptr() as usize;
+            let end = start + sentence.len();
+            words_before += count_words(&text[counted_to..start]);
+            counted_to = start;
+            while tokens.get(next).is_some_and(|t| t.offset_from < start) {
+                next += 1;
+            }
+            let first = next;
+            while tokens.get(next).is_some_and(|t| t.offset_from < end) {
+                next += 1;
+            }
+            let found = self
+                .methods
+                .tag_at(lang, &tokens[first..next], words_before, sentence);
             let list = found.len() >= LIST_METHODS
                 && LIST_CUE.is_match(sentence)
                 && !USE_CUE.is_match(sentence);
