@@ -96,12 +96,12 @@ impl FieldTerms {
 
     /// A snippet generator over these terms; `None` when there are none (it would analyse
     /// its text only to find nothing).
-    fn generator(&self, field: Field) -> Option<SnippetGenerator> {
+    fn generator(&self) -> Option<SnippetGenerator> {
         (!self.terms.is_empty()).then(|| {
             SnippetGenerator::new(
                 self.terms.clone(),
                 self.analyzer.clone(),
-                field,
+                self.field,
                 SNIPPET_CHARS,
             )
         })
@@ -231,10 +231,8 @@ impl<'a> Snippets<'a> {
 
     /// The generators for `lang`, over the query's terms in that language's fields.
     fn generators_for(&self, query: &dyn Query, lang: Lang) -> tantivy::Result<LangSnippets> {
-        let body_field = self.fields.body_of(lang);
-        let fold_field = self.fields.fold_of(lang);
-        let body = FieldTerms::new(self.searcher, query, body_field)?;
-        let fold_terms = FieldTerms::new(self.searcher, query, fold_field)?;
+        let body = FieldTerms::new(self.searcher, query, self.fields.body_of(lang))?;
+        let fold_terms = FieldTerms::new(self.searcher, query, self.fields.fold_of(lang))?;
         let title_terms = FieldTerms::new(self.searcher, query, self.fields.title_of(lang))?;
         let finder = (!body.terms.is_empty())
             .then(|| {
@@ -252,8 +250,8 @@ impl<'a> Snippets<'a> {
             .flatten();
         Ok(LangSnippets {
             lang,
-            body: body.generator(body_field),
-            fold: fold_terms.generator(fold_field),
+            body: body.generator(),
+            fold: fold_terms.generator(),
             body_terms: body,
             finder,
             title_terms,
