@@ -800,11 +800,11 @@ fn eval_metadata(data: &Path, judgments: &Path, json: bool) -> anyhow::Result<()
     Ok(())
 }
 
-/// Opens the index (ingesting first when it is empty or was built by another version) and
-/// serves until Ctrl-C, re-ingesting on a schedule when asked to.
 /// How often `serve` looks for new segments to warm the search caches of.
 const WARM_EVERY: Duration = Duration::from_secs(1);
 
+/// Opens the index (ingesting first when it is empty or was built by another version) and
+/// serves until Ctrl-C, re-ingesting on a schedule when asked to.
 fn serve(
     dirs: &Dirs,
     addr: SocketAddr,
