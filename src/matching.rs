@@ -2,6 +2,7 @@
 //! at ingest to tag documents, at query time to widen a query across languages.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -28,18 +29,36 @@ pub struct TermMatcher {
     /// Names written `=name`: in document text they match only as written, with an
     /// inflection ending, or as the head of a compound (lowercased form -> entries).
     exact: FxHashMap<String, Vec<usize>>,
-    /// Patterns of described use, compiled.
-    described: Vec<Described>,
+    /// Patterns of described use, shared by the clones.
+    described: Arc<[Described]>,
 }
 
-/// A pattern of described use, compiled, with the words one of which a text must hold for it
-/// to match ([`described_clue`]).
-#[derive(Clone)]
+/// A pattern of described use, with the words one of which a text must hold for it to match
+/// ([`described_clue`]). Its regex is compiled the first time a text holds a clue: the
+/// compiled patterns take ~45 MB, which only ingestion needs (searches never tag).
 struct Described {
     lang: Lang,
     entry: usize,
-    regex: Regex,
+    pattern: String,
+    /// The compiled pattern, or `None` when it does not compile (warned about once).
+    regex: OnceLock<Option<Regex>>,
     clue: Vec<String>,
+}
+
+impl Described {
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| match compile_described(&self.pattern) {
+                Ok(regex) => Some(regex),
+                // The shipped patterns are checked by a test; a broken one in a data
+                // directory's own vocabulary is skipped with a warning.
+                Err(err) => {
+                    tracing::warn!(pattern = %self.pattern, %err, "skipping a described pattern");
+                    None
+                }
+            })
+            .as_ref()
+    }
 }
 
 /// Endings an exact name may carry in document text (plural, definite, genitive, Finnish
@@ -235,24 +254,20 @@ impl TermMatcher {
                 }
             }
             for (lang, pattern) in &entry.described {
-                // The shipped patterns are checked by a test; a broken one in a data
-                // directory's own vocabulary is skipped with a warning.
-                match compile_described(pattern) {
-                    Ok(regex) => described.push(Described {
-                        lang: *lang,
-                        entry: idx,
-                        regex,
-                        clue: described_clue(pattern),
-                    }),
-                    Err(err) => tracing::warn!(%pattern, %err, "skipping a described pattern"),
-                }
+                described.push(Described {
+                    lang: *lang,
+                    entry: idx,
+                    pattern: pattern.clone(),
+                    regex: OnceLock::new(),
+                    clue: described_clue(pattern),
+                });
             }
         }
         TermMatcher {
             slugs: set.entries.iter().map(|e| e.slug.clone()).collect(),
             by_lang,
             exact,
-            described,
+            described: described.into(),
         }
     }
 
@@ -320,7 +335,7 @@ impl TermMatcher {
         // Described use has no token position; it ranks after any name.
         let pattern_lang = if lang == Lang::Nn { Lang::Nb } else { lang };
         let mut lower: Option<String> = None;
-        for described in &self.described {
+        for described in self.described.iter() {
             if described.lang != pattern_lang && described.lang != lang {
                 continue;
             }
@@ -330,7 +345,7 @@ impl TermMatcher {
             if !described.clue.iter().any(|word| lower.contains(word)) {
                 continue;
             }
-            if let Some(caps) = described.regex.captures(text) {
+            if let Some(caps) = described.regex().and_then(|regex| regex.captures(text)) {
                 let evidence = caps.get(1).map_or("", |m| m.as_str());
                 note(
                     described.entry,

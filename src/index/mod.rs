@@ -3,6 +3,7 @@
 //! Architecture invariant: this module knows records and fields, never files or HTTP.
 
 pub mod analyzers;
+pub mod directory;
 pub mod schema;
 mod writer;
 
@@ -72,13 +73,17 @@ impl LabIndex {
         })?;
         let schema = schema::build_schema();
         let index = if dir.join("meta.json").exists() {
-            let index = Index::open_in_dir(dir)?;
+            let index = Index::open(directory::HybridDirectory::open(dir)?)?;
             if index.schema() != schema {
                 return Err(IndexError::SchemaMismatch(dir.to_path_buf()));
             }
             index
         } else {
-            Index::create_in_dir(dir, schema)?
+            Index::create(
+                directory::HybridDirectory::open(dir)?,
+                schema,
+                tantivy::IndexSettings::default(),
+            )?
         };
         Self::from_index(index, dir.to_path_buf(), Profile::Full)
     }

@@ -326,9 +326,13 @@ pub fn compile(dictd_dir: &Path, out: &Path) -> Result<CompileReport, TranslateE
             source,
         })?;
     }
-    std::fs::write(out, text).map_err(|source| TranslateError::Io {
-        path: out.to_path_buf(),
-        source,
-    })?;
+    // A new file moved over the old one: a server that maps the old file keeps reading it.
+    let partial = out.with_extension("txt.partial");
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, out))
+        .map_err(|source| TranslateError::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
     Ok(report)
 }

@@ -3,8 +3,9 @@
 //!
 //! The dictionaries are Debian's FreeDict packages (`scripts/fetch-dicts` installs them; their
 //! data is GPL or CC-BY-SA and is not part of the repository). [`compile`] turns them into one
-//! sorted text file; [`Translator::load`] reads that file as it is and answers each lookup by a
-//! binary search over its lines, so loading costs one read of the file and no parsing.
+//! sorted text file; [`Translator::load`] maps that file into memory as it is and answers each
+//! lookup by a binary search over its lines, so loading costs no parsing, and only the pages
+//! lookups touch are resident (the file is ~37 MB; a query touches a few dozen pages).
 //!
 //! ```no_run
 //! use labsearch::lang::Lang;
@@ -103,18 +104,43 @@ pub struct Translation {
 
 /// A loaded translation file.
 pub struct Translator {
-    /// The file's lines after the header, sorted bytewise by `lang TAB word`.
-    text: Box<[u8]>,
+    /// The file's contents.
+    bytes: Bytes,
+    /// Where its lines start, after the header; they are sorted bytewise by `lang TAB word`.
+    start: usize,
+}
+
+/// A translation file's contents: mapped from disk, or held (tests, [`Translator::from_bytes`]).
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Held(Box<[u8]>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(map) => map,
+            Bytes::Held(bytes) => bytes,
+        }
+    }
 }
 
 impl Translator {
-    /// Reads a translation file made by [`compile::compile`].
+    /// Maps a translation file made by [`compile::compile`].
     pub fn load(path: &Path) -> Result<Translator, TranslateError> {
-        let bytes = std::fs::read(path).map_err(|source| TranslateError::Io {
+        let io = |source| TranslateError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
-        Translator::from_bytes(bytes).map_err(|message| TranslateError::Format {
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the map is only read. `compile` (which `scripts/fetch-dicts` runs) writes a
+        // new file and renames it over the old one, so a mapped file is never changed; a file
+        // cut short by hand under a running server would fault, as tantivy's mapped index
+        // files would.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Translator::of(Bytes::Mapped(map)).map_err(|message| TranslateError::Format {
             path: path.to_path_buf(),
             line: 1,
             message,
@@ -122,20 +148,29 @@ impl Translator {
     }
 
     /// The translator of a translation file's contents.
-    pub fn from_bytes(mut bytes: Vec<u8>) -> Result<Translator, String> {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Translator, String> {
+        Translator::of(Bytes::Held(bytes.into_boxed_slice()))
+    }
+
+    fn of(bytes: Bytes) -> Result<Translator, String> {
         let header = HEADER.as_bytes();
         if !bytes.starts_with(header) || bytes.get(header.len()) != Some(&b'\n') {
             return Err(format!("not a translation file (expected \"{HEADER}\")"));
         }
-        bytes.drain(..=header.len());
         Ok(Translator {
-            text: bytes.into_boxed_slice(),
+            bytes,
+            start: header.len() + 1,
         })
     }
 
-    /// The size of the file held, in bytes.
+    /// The file's lines after the header.
+    fn text(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+
+    /// The size of the file's lines, in bytes.
     pub fn size(&self) -> usize {
-        self.text.len()
+        self.text().len()
     }
 
     /// The translations of `word` read in each language of `from` (a query word's language
@@ -188,7 +223,7 @@ impl Translator {
     fn line(&self, lang: Lang, word: &str) -> Option<&str> {
         let key = format!("{}\t{word}", lang.code());
         let key = key.as_bytes();
-        let text = &self.text;
+        let text = self.text();
         let (mut lo, mut hi) = (0usize, text.len());
         // `lo` is always the start of a line, `hi` the start of a line or the end.
         while lo < hi {
@@ -422,7 +457,7 @@ mod tests {
     #[test]
     fn binary_search_finds_every_line() {
         let (translator, report) = fixture();
-        let text = std::str::from_utf8(&translator.text).expect("utf-8");
+        let text = std::str::from_utf8(translator.text()).expect("utf-8");
         let mut count = 0;
         for line in text.lines() {
             let mut fields = line.split('\t');
