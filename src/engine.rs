@@ -52,6 +52,11 @@ pub trait Sink {
     fn delete_all(&mut self) -> Result<(), IndexError>;
     /// Makes every change since the last commit durable and visible.
     fn commit(&mut self) -> Result<(), IndexError>;
+    /// After a run that rewrote much of the index, and its last commit: lays the index out
+    /// for searching (tantivy merges its segments into one). Nothing by default.
+    fn compact(&mut self) -> Result<(), IndexError> {
+        Ok(())
+    }
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {

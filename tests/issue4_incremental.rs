@@ -151,3 +151,43 @@ fn changes(report: &pipeline::IngestReport) -> (usize, usize, usize, usize) {
         report.unchanged,
     )
 }
+
+/// Issue 12: a run that rewrote much of the index leaves it in one segment (each query then
+/// looks its terms up once, not once per segment); a run that changed a file or two leaves the
+/// segments to tantivy's merge policy.
+#[test]
+fn a_bulk_run_leaves_one_segment_and_a_small_one_does_not_merge() {
+    let data = tempfile::tempdir().unwrap();
+    for i in 0..8 {
+        std::fs::write(
+            data.path().join(format!("report-{i}.md")),
+            format!("# Verkstad {i}\n\nVi testade en prototyp med invånare i kommun {i}."),
+        )
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let index = LabIndex::open_or_create(dir.path()).unwrap();
+    let segments = |index: &LabIndex| index.index().searchable_segment_ids().unwrap().len();
+    // A commit after every file: eight segments, unless the run merges them.
+    let options = IngestOptions {
+        batch_files: 1,
+        ..IngestOptions::default()
+    };
+    let report = pipeline::ingest(&index, data.path(), &options).unwrap();
+    assert_eq!(report.added, 8, "{report:?}");
+    assert!(report.commits >= 8, "{report:?}");
+    assert_eq!(segments(&index), 1);
+    assert_eq!(index.num_documents(), 8);
+    assert_eq!(sources_of(&index, "prototyp").len(), 8);
+
+    // One new file in nine: its own segment stays.
+    std::fs::write(
+        data.path().join("report-8.md"),
+        "# Verkstad 8\n\nEn prototyp till.",
+    )
+    .unwrap();
+    let report = pipeline::ingest(&index, data.path(), &options).unwrap();
+    assert_eq!(report.added, 1, "{report:?}");
+    assert_eq!(segments(&index), 2);
+    assert_eq!(sources_of(&index, "prototyp").len(), 9);
+}

@@ -163,6 +163,10 @@ pub struct IngestOptions {
 /// [`IngestOptions::allow_mass_delete`].
 pub const MASS_DELETE_SHARE: f64 = 0.5;
 
+/// A run that added, changed or deleted at least one in this many files merges the index
+/// into one segment at its end ([`crate::engine::Sink::compact`]).
+pub const COMPACT_ONE_IN: usize = 4;
+
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
@@ -416,6 +420,7 @@ pub fn ingest_with_progress(
         writer.delete_all()?;
         known.clear();
     }
+    let files_before = known.len();
     // Whatever decides what a file's documents look like is part of its key: the pipeline's
     // version, the cleaning rules, the vocabularies and the compound lexicon.
     let salt = format!(
@@ -565,6 +570,14 @@ pub fn ingest_with_progress(
         writer.commit().map_err(IngestError::write)?;
         report.commits += 1;
         progress.committed(index.num_documents());
+    }
+    // A run that rewrote a good part of the index (a first or full ingest, a large import)
+    // leaves it in segments of every size: merged once here, searches open one. Scheduled
+    // runs that change a few files leave it to tantivy's merge policy.
+    let changed = report.added + report.updated + report.deleted;
+    let files = report.files_read.max(files_before);
+    if !report.stopped && changed > 0 && changed * COMPACT_ONE_IN >= files {
+        writer.compact().map_err(IngestError::write)?;
     }
     report.documents_total = index.num_documents();
     report.elapsed = started.elapsed();
