@@ -349,7 +349,11 @@ impl SearchEngine for Engine {
         let top = searcher.search(query, &ranking)?;
         in_time()?;
         let counting = FacetedCollector::new(filters, self.facets.clone(), Count);
-        let (_, counts) = searcher.search(query, &counting)?;
+        let admitting = built
+            .as_ref()
+            .and_then(|b| b.counting.as_deref())
+            .unwrap_or(query);
+        let (_, counts) = searcher.search(admitting, &counting)?;
 
         let mut snippets =
             Snippets::new(&searcher, built.as_ref().map(|b| &*b.query), index.fields());

@@ -166,6 +166,9 @@ pub struct QueryContext {
 pub struct BuiltQuery {
     /// The query to run.
     pub query: Box<dyn Query>,
+    /// The same documents without the clauses that only rank them, for counting; `None`
+    /// when that is [`BuiltQuery::query`].
+    pub counting: Option<Box<dyn Query>>,
     /// The words of the text outside phrases and fields, lowercased, in order.
     pub words: Vec<String>,
     /// Words found nowhere in the index, with the spelling searched in their place.
@@ -234,8 +237,8 @@ pub fn build(
         translations: Vec::new(),
         work: QueryWork::default(),
     };
-    let query = match index.profile() {
-        Profile::Baseline => plain_query(index, text),
+    let (query, counting) = match index.profile() {
+        Profile::Baseline => (plain_query(index, text), None),
         Profile::Full => {
             let (ast, _errors) = tantivy::query_grammar::parse_query_lenient(text);
             let main = builder
@@ -256,7 +259,7 @@ pub fn build(
                 }
                 _ => vec![(occur, main)],
             };
-            clauses.extend(builder.proximity().map(|q| (Occur::Should, q)));
+            let proximity = builder.proximity();
             let named = builder.named.join(" ");
             clauses.extend(
                 builder
@@ -264,11 +267,22 @@ pub fn build(
                     .into_iter()
                     .map(|q| (Occur::Should, q)),
             );
-            Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>
+            // The proximity bonus admits no document the words do not: counting runs without
+            // it (it reads positions).
+            let counting = proximity.is_some().then(|| {
+                let clauses = clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect();
+                Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>
+            });
+            clauses.extend(proximity.map(|q| (Occur::Should, q)));
+            (
+                Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
+                counting,
+            )
         }
     };
     Some(BuiltQuery {
         query,
+        counting,
         words: builder.words,
         corrections: builder.corrections,
         uncorrectable: builder.uncorrectable,
