@@ -56,6 +56,8 @@ fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
         requests.push((kind, params, request));
     }
+    // The per-segment caches, as `serve` builds them in the background at start.
+    engine.warm()?;
     // One warm-up pass, then the timed rounds.
     let mut times = vec![Vec::with_capacity(rounds); requests.len()];
     let mut totals = vec![0u64; requests.len()];
