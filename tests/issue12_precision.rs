@@ -9,6 +9,7 @@ use common::{corpus, index_of, search};
 use labsearch::analysis::Analyzers;
 use labsearch::eval::load_queries;
 use labsearch::search::affix::{MAX_EXAMINED, MAX_EXPANDED};
+use labsearch::search::query::MAX_QUERY_WORDS;
 use labsearch::search::{Engine, SearchEngine, SearchRequest};
 use labsearch::vocab::Vocabulary;
 
@@ -195,6 +196,28 @@ fn a_long_query_of_unknown_words_does_bounded_work() {
     assert!(work.expanded <= 3 * 8 * 3 * MAX_EXPANDED, "{work:?}");
     // Nothing here is near anything, so the fallbacks look at almost nothing at all.
     assert!(work.examined < 1000, "{work:?}");
+}
+
+#[test]
+fn a_query_searches_its_first_ten_content_words() {
+    let (_dir, index) = index_of(&relevance_dir().join("corpus"));
+    // Stop words do not count; words past the tenth are left out, quoted or required ones
+    // never.
+    let filler: Vec<String> = (0..MAX_QUERY_WORDS)
+        .map(|n| format!("zqvorblinthax{n:03}"))
+        .collect();
+    let long = format!("the {} and of hackathon", filler.join(" "));
+    let response = search(&index, &format!("q={long}"));
+    assert_eq!(response.work.ignored_words, 1, "{:?}", response.work);
+    assert_eq!(response.work.stop_words, 3, "{:?}", response.work);
+    assert_eq!(response.total, 0, "the eleventh word is not searched");
+    let response = search(&index, &format!("q={} %2Bhackathon", filler.join(" ")));
+    assert_eq!(response.work.ignored_words, 0, "{:?}", response.work);
+    assert!(response.total > 0, "a required word is always searched");
+    let short = format!("hackathon {}", filler[..MAX_QUERY_WORDS - 1].join(" "));
+    let response = search(&index, &format!("q={short}"));
+    assert_eq!(response.work.ignored_words, 0);
+    assert!(response.total > 0);
 }
 
 #[test]

