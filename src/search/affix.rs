@@ -11,7 +11,7 @@
 //! bounded amount of work whatever the index holds.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tantivy::index::{SegmentId, SegmentReader};
 use tantivy::query::FuzzyTermQuery;
@@ -35,8 +35,10 @@ pub struct Expansion {
 
 /// A segment's field's words, each reversed, with their document frequencies.
 type Reversed = Arc<Map<Vec<u8>>>;
+/// A reversed dictionary once built (or why it could not be).
+type Slot = Arc<OnceLock<Result<Reversed, String>>>;
 /// Reversed dictionaries by segment and field.
-type ReversedBySegment = HashMap<(SegmentId, Field), Reversed>;
+type ReversedBySegment = HashMap<(SegmentId, Field), Slot>;
 
 /// Reversed term dictionaries by segment and field, shared by all searches of one index.
 #[derive(Clone, Default)]
@@ -97,31 +99,21 @@ impl AffixCache {
         Ok(keep_most_frequent(found, examined))
     }
 
-    /// The reversed dictionary of `field` in `segment`, built on first use.
+    /// The reversed dictionary of `field` in `segment`, built on first use, once: a search
+    /// that needs it while another (or the warming thread) builds it waits for that build
+    /// rather than making its own. (When each built its own, the searches of the first
+    /// seconds after a start each built the reversed dictionaries of a 2.6-million-word
+    /// segment at once: 16 connections answered 380–580 requests/s with a p99 of 1.3–1.8 s.)
     fn reversed(
         &self,
         segment: &SegmentReader,
         field: Field,
     ) -> tantivy::Result<Arc<Map<Vec<u8>>>> {
         let key = (segment.segment_id(), field);
-        if let Some(found) = self.lock().get(&key) {
-            return Ok(Arc::clone(found));
-        }
-        // Built outside the lock: two searches may both build a new segment's once.
-        let inverted = segment.inverted_index(field)?;
-        let mut entries: Vec<(Vec<u8>, u64)> = Vec::with_capacity(inverted.terms().num_terms());
-        let mut stream = inverted.terms().stream()?;
-        while stream.advance() {
-            let reversed = stream.key().iter().rev().copied().collect();
-            entries.push((reversed, u64::from(stream.value().doc_freq)));
-        }
-        entries.sort_unstable();
-        entries.dedup_by(|a, b| a.0 == b.0);
-        let map = Map::from_iter(entries)
-            .map_err(|err| tantivy::TantivyError::InternalError(err.to_string()))?;
-        let map = Arc::new(map);
-        self.lock().insert(key, Arc::clone(&map));
-        Ok(map)
+        let slot = Arc::clone(self.lock().entry(key).or_default());
+        // Built outside the cache's lock: other segments and fields stay available.
+        let built = slot.get_or_init(|| build_reversed(segment, field).map_err(|e| e.to_string()));
+        built.clone().map_err(tantivy::TantivyError::InternalError)
     }
 
     /// Forgets segments that are gone (merged away or deleted).
@@ -145,6 +137,22 @@ impl AffixCache {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The words of `field` in `segment`, each reversed, with their document frequencies.
+fn build_reversed(segment: &SegmentReader, field: Field) -> tantivy::Result<Reversed> {
+    let inverted = segment.inverted_index(field)?;
+    let mut entries: Vec<(Vec<u8>, u64)> = Vec::with_capacity(inverted.terms().num_terms());
+    let mut stream = inverted.terms().stream()?;
+    while stream.advance() {
+        let reversed = stream.key().iter().rev().copied().collect();
+        entries.push((reversed, u64::from(stream.value().doc_freq)));
+    }
+    entries.sort_unstable();
+    entries.dedup_by(|a, b| a.0 == b.0);
+    let map = Map::from_iter(entries)
+        .map_err(|err| tantivy::TantivyError::InternalError(err.to_string()))?;
+    Ok(Arc::new(map))
 }
 
 /// The range of a sorted dictionary whose words begin with the first letter of `word`: a
@@ -258,7 +266,11 @@ mod tests {
         cache.warm(&searcher, &bodies).unwrap();
         let built = cache.lock().len();
         assert_eq!(built, searcher.segment_readers().len() * bodies.len());
-        let words: usize = cache.lock().values().map(|map| map.len()).sum();
+        let words: usize = cache
+            .lock()
+            .values()
+            .filter_map(|slot| slot.get()?.as_ref().ok().map(|map| map.len()))
+            .sum();
         assert!(words > 3, "the words of the document, reversed");
         cache.warm(&searcher, &bodies).unwrap();
         assert_eq!(cache.lock().len(), built);
