@@ -64,8 +64,8 @@ impl Described {
 /// Endings an exact name may carry in document text (plural, definite, genitive, Finnish
 /// cases): "personas", "personan", "personaer", "personat", never "personal" or "personer".
 const EXACT_ENDINGS: &[&str] = &[
-    "", "s", "n", "en", "er", "ene", "erne", "na", "or", "orna", "an", "as", "ns", "t", "a", "aa",
-    "lla", "ssa", "sta", "ksi",
+    "", "s", "n", "en", "er", "ene", "erne", "et", "na", "or", "orna", "an", "as", "ns", "t", "a",
+    "aa", "lla", "ssa", "sta", "ksi",
 ];
 /// What must precede an exact name for a longer word to be a compound with it as its head.
 const MIN_EXACT_HEAD_REST: usize = 3;
@@ -397,6 +397,22 @@ impl TermMatcher {
         self.find(lang, tokens, Mode::Text)
     }
 
+    /// [`TermMatcher::matches`] for a document: `tokens` are `text` analyzed by the analyzer
+    /// of `lang`, and names written `=name` also match by their exact forms in `text` (an
+    /// inflection ending, or as the head of a compound), as they do for methods.
+    pub fn matches_text(&self, lang: Lang, tokens: &[AnalyzedToken], text: &str) -> Vec<String> {
+        let mut found: BTreeSet<usize> = BTreeSet::new();
+        let slugs = self.find(lang, tokens, Mode::Text);
+        let mut out: BTreeSet<String> = slugs.into_iter().collect();
+        if !self.exact.is_empty() {
+            for word in surface_words(text) {
+                found.extend(exact_matches(&self.exact, &word.to_lowercase()));
+            }
+        }
+        out.extend(found.into_iter().map(|idx| self.slugs[idx].clone()));
+        out.into_iter().collect()
+    }
+
     /// Like [`TermMatcher::matches`], for the words of a query: a query word may also be the
     /// first or last part of a one-word term ("intressent" names "intressentanalys",
     /// "huisvesting" names "volkshuisvesting").
@@ -571,6 +587,40 @@ fn suffix_points(word: &str, min: usize) -> impl Iterator<Item = (String, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_concept_named_exactly_matches_its_forms_in_a_document_and_not_its_stem() {
+        use crate::vocab::{TermEntry, TermSet};
+        // "bygglov" (Swedish, a building permit) stems to "bygg" under the Bokmål stemmer,
+        // the stem of every Norwegian "bygget" (built).
+        let set = TermSet {
+            entries: vec![TermEntry {
+                slug: "building-permits".into(),
+                label: "Building permits".into(),
+                terms: vec![(Lang::Sv, "=bygglov".into()), (Lang::Nb, "byggesak".into())],
+                described: Vec::new(),
+            }],
+        };
+        let mut analyzers = Analyzers::default();
+        let matcher = TermMatcher::new(&set, &mut analyzers);
+        let tagged = |lang: Lang, text: &str| {
+            let tokens = analyzers.tokens(lang, text);
+            matcher.matches_text(lang, &tokens, text)
+        };
+        assert_eq!(
+            tagged(Lang::Sv, "Kommunen digitaliserade bygglovet."),
+            ["building-permits"]
+        );
+        assert_eq!(
+            tagged(Lang::Sv, "Nya bygglovsansökningar, digitala bygglov"),
+            ["building-permits"]
+        );
+        assert!(tagged(Lang::Nb, "Skolen ble bygget i 1960 og bygges om.").is_empty());
+        assert_eq!(
+            tagged(Lang::Nb, "Byggesaken tok et år."),
+            ["building-permits"]
+        );
+    }
 
     #[test]
     fn exact_names_are_looked_up_as_the_scan_over_every_name_found_them() {

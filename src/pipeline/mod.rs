@@ -301,7 +301,7 @@ impl Enricher {
             content_hash: content_hash.to_string(),
             methods,
             method_evidence,
-            concepts: self.concepts.matches(lang, &tokens),
+            concepts: self.concepts.matches_text(lang, &tokens, &full_text),
             years,
             published,
             country: meta.country.or(names.country),
