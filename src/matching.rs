@@ -401,16 +401,14 @@ impl TermMatcher {
     /// of `lang`, and names written `=name` also match by their exact forms in `text` (an
     /// inflection ending, or as the head of a compound), as they do for methods.
     pub fn matches_text(&self, lang: Lang, tokens: &[AnalyzedToken], text: &str) -> Vec<String> {
-        let mut found: BTreeSet<usize> = BTreeSet::new();
-        let slugs = self.find(lang, tokens, Mode::Text);
-        let mut out: BTreeSet<String> = slugs.into_iter().collect();
+        let mut found: BTreeSet<String> = self.find(lang, tokens, Mode::Text).into_iter().collect();
         if !self.exact.is_empty() {
             for word in surface_words(text) {
-                found.extend(exact_matches(&self.exact, &word.to_lowercase()));
+                let exact = exact_matches(&self.exact, &word.to_lowercase());
+                found.extend(exact.into_iter().map(|idx| self.slugs[idx].clone()));
             }
         }
-        out.extend(found.into_iter().map(|idx| self.slugs[idx].clone()));
-        out.into_iter().collect()
+        found.into_iter().collect()
     }
 
     /// Like [`TermMatcher::matches`], for the words of a query: a query word may also be the

@@ -35,7 +35,9 @@ use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
     PhraseQuery, Query, QueryParser, TermQuery, TermSetQuery,
 };
-use tantivy::query_grammar::{Delimiter, Occur as AstOccur, UserInputAst, UserInputLeaf};
+use tantivy::query_grammar::{
+    Delimiter, Occur as AstOccur, UserInputAst, UserInputLeaf, UserInputLiteral,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
@@ -368,7 +370,7 @@ impl Builder<'_> {
                     }
                     let (occur, sub) = &clauses[i];
                     i += 1;
-                    if is_plain_word(occur, sub) {
+                    if plain_literal(occur, sub).is_some() {
                         // Past the cap, a long question's further words cost work and
                         // rarely change what ranks first.
                         if self.content_words >= MAX_QUERY_WORDS {
@@ -428,17 +430,9 @@ impl Builder<'_> {
             .iter()
             .enumerate()
             .filter_map(|(i, (occur, sub))| {
-                let UserInputAst::Leaf(leaf) = sub else {
-                    return None;
-                };
-                let UserInputLeaf::Literal(literal) = &**leaf else {
-                    return None;
-                };
-                let plain = matches!(occur, None | Some(AstOccur::Should))
-                    && literal.field_name.is_none()
-                    && literal.delimiter == Delimiter::None;
+                let literal = plain_literal(occur, sub)?;
                 let words = self.analyzers.words(&literal.phrase);
-                (plain && words.len() == 1).then(|| (i, words[0].clone()))
+                (words.len() == 1).then(|| (i, words[0].clone()))
             })
             .collect();
         // A query of stop words and quoted phrases or required words is not "only stop
@@ -468,14 +462,9 @@ impl Builder<'_> {
     ) -> Option<(usize, Box<dyn Query>)> {
         let mut words = Vec::new();
         for (occur, sub) in clauses.iter().take(MAX_SPAN_WORDS) {
-            let plain = matches!(occur, None | Some(AstOccur::Should));
-            let UserInputAst::Leaf(leaf) = sub else { break };
-            let UserInputLeaf::Literal(literal) = &**leaf else {
+            let Some(literal) = plain_literal(occur, sub) else {
                 break;
             };
-            if !plain || literal.field_name.is_some() || literal.delimiter != Delimiter::None {
-                break;
-            }
             words.push(literal.phrase.clone());
         }
         for len in (2..=words.len()).rev() {
@@ -910,17 +899,21 @@ impl Builder<'_> {
 }
 
 /// Whether the user wrote `+` or `-` on any top-level part of the query.
-/// Whether a clause is a plain optional word: no quotes, no field, no `+` or `-`.
-fn is_plain_word(occur: &Option<AstOccur>, sub: &UserInputAst) -> bool {
+/// The literal of a clause that is plain optional text: no quotes, no field, no `+` or `-`.
+fn plain_literal<'a>(
+    occur: &Option<AstOccur>,
+    sub: &'a UserInputAst,
+) -> Option<&'a UserInputLiteral> {
     let UserInputAst::Leaf(leaf) = sub else {
-        return false;
+        return None;
     };
     let UserInputLeaf::Literal(literal) = &**leaf else {
-        return false;
+        return None;
     };
-    matches!(occur, None | Some(AstOccur::Should))
+    (matches!(occur, None | Some(AstOccur::Should))
         && literal.field_name.is_none()
-        && literal.delimiter == Delimiter::None
+        && literal.delimiter == Delimiter::None)
+        .then_some(literal)
 }
 
 fn has_operators(ast: &UserInputAst) -> bool {
