@@ -403,8 +403,10 @@ impl TermMatcher {
     pub fn matches_text(&self, lang: Lang, tokens: &[AnalyzedToken], text: &str) -> Vec<String> {
         let mut found: BTreeSet<String> = self.find(lang, tokens, Mode::Text).into_iter().collect();
         if !self.exact.is_empty() {
-            for word in surface_words(text) {
-                let exact = exact_matches(&self.exact, &word.to_lowercase());
+            // Lowercased once for the whole text, not per word.
+            let lower = text.to_lowercase();
+            for word in surface_words(&lower) {
+                let exact = exact_matches(&self.exact, word);
                 found.extend(exact.into_iter().map(|idx| self.slugs[idx].clone()));
             }
         }
