@@ -112,8 +112,17 @@ impl AffixCache {
         let key = (segment.segment_id(), field);
         let slot = Arc::clone(self.lock().entry(key).or_default());
         // Built outside the cache's lock: other segments and fields stay available.
-        let built = slot.get_or_init(|| build_reversed(segment, field).map_err(|e| e.to_string()));
-        built.clone().map_err(tantivy::TantivyError::InternalError)
+        match slot.get_or_init(|| build_reversed(segment, field).map_err(|e| e.to_string())) {
+            Ok(map) => Ok(Arc::clone(map)),
+            Err(message) => {
+                // A failed build is not remembered: the next search tries again.
+                let mut cache = self.lock();
+                if cache.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                    cache.remove(&key);
+                }
+                Err(tantivy::TantivyError::InternalError(message.clone()))
+            }
+        }
     }
 
     /// Forgets segments that are gone (merged away or deleted).

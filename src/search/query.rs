@@ -898,7 +898,6 @@ impl Builder<'_> {
     }
 }
 
-/// Whether the user wrote `+` or `-` on any top-level part of the query.
 /// The literal of a clause that is plain optional text: no quotes, no field, no `+` or `-`.
 fn plain_literal<'a>(
     occur: &Option<AstOccur>,
@@ -916,6 +915,7 @@ fn plain_literal<'a>(
         .then_some(literal)
 }
 
+/// Whether the user wrote `+` or `-` on any top-level part of the query.
 fn has_operators(ast: &UserInputAst) -> bool {
     match ast {
         UserInputAst::Clause(clauses) => clauses
