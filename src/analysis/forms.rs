@@ -80,7 +80,9 @@ pub(crate) fn with_forms<R>(
 ) -> R {
     use std::hash::BuildHasher;
     let hash = rustc_hash::FxBuildHasher.hash_one(word);
-    let shard = &FORMS[(hash as usize) % SHARDS];
+    // The shard comes from high bits: the map inside probes from the low bits of the same
+    // hash, and keys that shared their low bits would crowd into 1/SHARDS of its buckets.
+    let shard = &FORMS[((hash >> 40) as usize) % SHARDS];
     let lock = || {
         shard
             .lock()

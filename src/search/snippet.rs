@@ -4,7 +4,8 @@
 //! Analysing a whole body (compound splitting and stemming every word of up to 30 KB) for each
 //! hit would cost more than the search itself, so only a bounded stretch is analysed: the
 //! query's indexed terms are first looked for as plain text, and the analyser runs on
-//! [`WINDOW_BYTES`] around the first place one is found. A stem is the start of the word it
+//! [`WINDOW_BYTES`] around the first place one is found, and in that stretch only on the
+//! words that hold such a text ([`Prefiltered`]). A stem is the start of the word it
 //! came from but for its last letters (Dutch "bibliotheek" → "bibliothek", Finnish
 //! "yhteiskehittäminen" → "yhteiskehittämis"), so a long stem is looked for without its
 //! last [`STEM_END_CHARS`]; compound parts stand inside words. Folded matches ("goteborg"
@@ -18,9 +19,12 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use tantivy::query::Query;
 use tantivy::schema::Field;
 use tantivy::snippet::{Snippet, SnippetGenerator};
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::{
+    PreTokenizedStream, PreTokenizedString, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
 use tantivy::{DocAddress, Score, Searcher, Term};
 
+use crate::analysis::tokenize;
 use crate::index::Fields;
 use crate::lang::Lang;
 
@@ -100,14 +104,13 @@ impl FieldTerms {
     /// A snippet generator over these terms; `None` when there are none (it would analyse
     /// its text only to find nothing).
     fn generator(&self) -> Option<SnippetGenerator> {
-        (!self.terms.is_empty()).then(|| {
-            SnippetGenerator::new(
-                self.terms.clone(),
-                self.analyzer.clone(),
-                self.field,
-                SNIPPET_CHARS,
-            )
-        })
+        self.generator_with(self.analyzer.clone())
+    }
+
+    /// As [`FieldTerms::generator`], analysing with `analyzer`.
+    fn generator_with(&self, analyzer: TextAnalyzer) -> Option<SnippetGenerator> {
+        (!self.terms.is_empty())
+            .then(|| SnippetGenerator::new(self.terms.clone(), analyzer, self.field, SNIPPET_CHARS))
     }
 
     /// Whether the document at `address` holds any of the terms, read from its postings: far
@@ -140,6 +143,9 @@ impl FieldTerms {
 struct LangSnippets {
     lang: Lang,
     body: Option<SnippetGenerator>,
+    /// The body generator for the stretches the finder found: it analyses only the words
+    /// that hold a term's text (see [`Prefiltered`]).
+    windows: Option<SnippetGenerator>,
     fold: Option<SnippetGenerator>,
     finder: Option<AhoCorasick>,
     body_terms: FieldTerms,
@@ -251,9 +257,16 @@ impl<'a> Snippets<'a> {
                     .ok()
             })
             .flatten();
+        let windows = finder.as_ref().and_then(|finder| {
+            body.generator_with(TextAnalyzer::from(Prefiltered {
+                inner: body.analyzer.clone(),
+                finder: finder.clone(),
+            }))
+        });
         Ok(LangSnippets {
             lang,
             body: body.generator(),
+            windows,
             fold: fold_terms.generator(),
             body_terms: body,
             finder,
@@ -268,7 +281,7 @@ impl LangSnippets {
     fn highlighted(&self, body: &str) -> Option<Snippet> {
         // A term found as text may sit inside another word ("dem" in "demokrati"), so a few
         // stretches are tried before giving up.
-        let (finder, generator) = (self.finder.as_ref()?, self.body.as_ref()?);
+        let (finder, generator) = (self.finder.as_ref()?, self.windows.as_ref()?);
         let mut tried_to = 0;
         let mut tries = 0;
         for found in finder.find_iter(body) {
@@ -289,6 +302,52 @@ impl LangSnippets {
             }
         }
         None
+    }
+}
+
+/// A field's analyzer run only on the words that hold the text of one of the query's terms
+/// (what [`text_key`] keeps of it, found by the same finder that picks the stretches); every
+/// other word becomes an empty token at its place. The snippet generator needs every word's
+/// offsets to cut fragments, but only a word that may match needs its compound parts and
+/// stems, and most of a stretch's words cannot: this took the analysis, a fifth of the mix's
+/// query time, down to the few words that can.
+#[derive(Clone)]
+struct Prefiltered {
+    inner: TextAnalyzer,
+    finder: AhoCorasick,
+}
+
+impl Tokenizer for Prefiltered {
+    type TokenStream<'a> = PreTokenizedStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PreTokenizedStream {
+        let mut tokens = Vec::new();
+        tokenize::for_each_word(text, |word, lower| {
+            if self.finder.is_match(lower) {
+                let mut stream = self.inner.token_stream(word.raw);
+                while let Some(token) = stream.next() {
+                    tokens.push(Token {
+                        offset_from: word.offset_from + token.offset_from,
+                        offset_to: word.offset_from + token.offset_to,
+                        position: word.position,
+                        text: token.text.clone(),
+                        position_length: 1,
+                    });
+                }
+            } else {
+                tokens.push(Token {
+                    offset_from: word.offset_from,
+                    offset_to: word.offset_to,
+                    position: word.position,
+                    text: String::new(),
+                    position_length: 1,
+                });
+            }
+        });
+        PreTokenizedStream::from(PreTokenizedString {
+            text: String::new(),
+            tokens,
+        })
     }
 }
 
@@ -351,6 +410,61 @@ mod tests {
         assert_eq!(text_key("demens"), "deme");
         assert_eq!(text_key("kunde"), "kunde");
         assert_eq!(text_key("ø"), "ø");
+    }
+
+    #[test]
+    fn only_words_holding_a_term_are_analysed_for_a_snippet() {
+        let manager = tantivy::tokenizer::TokenizerManager::default();
+        crate::index::analyzers::register_all(&manager, crate::index::analyzers::Profile::Full);
+        let inner = manager.get("lang_sv").unwrap();
+        let finder = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build([text_key("tjänstedesign")])
+            .unwrap();
+        let mut prefiltered = TextAnalyzer::from(Prefiltered {
+            inner: inner.clone(),
+            finder,
+        });
+        let text = "Vi testade Tjänstedesignen i Göteborg";
+        let mut tokens = Vec::new();
+        let mut stream = prefiltered.token_stream(text);
+        while let Some(token) = stream.next() {
+            tokens.push((
+                token.text.clone(),
+                &text[token.offset_from..token.offset_to],
+            ));
+        }
+        // Every word keeps its place; only the one holding the term is analysed, into the
+        // same terms the field's own analyzer gives it.
+        let mut full = inner.clone();
+        let mut expected = Vec::new();
+        let mut stream = full.token_stream("Tjänstedesignen");
+        while let Some(token) = stream.next() {
+            expected.push(token.text.clone());
+        }
+        assert!(
+            expected.contains(&"tjänstedesign".to_string()),
+            "{expected:?}"
+        );
+        let analysed: Vec<_> = tokens
+            .iter()
+            .filter(|(_, word)| *word == "Tjänstedesignen")
+            .map(|(t, _)| t.clone())
+            .collect();
+        assert_eq!(analysed, expected);
+        for (term, word) in &tokens {
+            if *word != "Tjänstedesignen" {
+                assert_eq!(term, "", "{word} was analysed");
+            }
+        }
+        assert_eq!(
+            tokens
+                .iter()
+                .map(|(_, w)| *w)
+                .collect::<BTreeSet<_>>()
+                .len(),
+            5
+        );
     }
 
     #[test]
