@@ -113,7 +113,7 @@ enum Command {
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, env = "LABSEARCH_REQUEST_TIMEOUT")]
         request_timeout: Duration,
         /// Searches at work at once; more wait briefly, then get a 503 with Retry-After
-        /// (default: 4 per core, at least 8).
+        /// (default: 1.5 per core, plus one).
         #[arg(long, env = "LABSEARCH_MAX_CONCURRENT")]
         max_concurrent: Option<usize>,
         #[command(flatten)]
