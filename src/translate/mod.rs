@@ -3,10 +3,9 @@
 //!
 //! The dictionaries are Debian's FreeDict packages (`scripts/fetch-dicts` installs them; their
 //! data is GPL or CC-BY-SA and is not part of the repository). [`compile`] turns them into one
-//! sorted text file; [`Translator::load`] maps that file into memory as it is and answers each
-//! lookup by a binary search over its lines, so loading costs no parsing and no heap: the
-//! file's pages (~37 MB) come in as lookups touch them, as clean pages the kernel can drop
-//! (after the 1,000-query benchmark mix most of them are resident).
+//! sorted text file; [`Translator::load`] reads it once to remember where every 32nd line
+//! starts (about 1 MB for a 37 MB file) and answers each lookup by reading one block of lines
+//! with `pread`, so the file stays in the kernel's page cache, not in the server's memory.
 //!
 //! ```no_run
 //! use labsearch::lang::Lang;
@@ -24,7 +23,6 @@ pub mod dictd;
 pub mod senses;
 pub mod stopwords;
 
-use std::cmp::Ordering;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -104,74 +102,91 @@ pub struct Translation {
 }
 
 /// A loaded translation file.
+///
+/// The lines stay on disk (or in the held bytes): the translator keeps the key and offset of
+/// every [`LINES_PER_BLOCK`]th line, finds a word's block by binary search over those keys,
+/// and reads that block (a couple of KB) with `pread`. A memory map would answer from the
+/// server's own resident memory, and after a benchmark mix fault-around had made nearly all of
+/// the file's 37 MB resident; read this way the pages stay in the kernel's page cache.
 pub struct Translator {
-    /// The file's contents.
-    bytes: Bytes,
-    /// Where its lines start, after the header; they are sorted bytewise by `lang TAB word`.
-    start: usize,
+    source: Source,
+    /// The blocks, in order.
+    blocks: Vec<Block>,
+    /// Where the lines end.
+    end: u64,
 }
 
-/// A translation file's contents: mapped from disk, or held (tests, [`Translator::from_bytes`]).
-enum Bytes {
-    Mapped(memmap2::Mmap),
+/// A block of lines: `lang TAB word` and offset of its first line.
+type Block = (Box<[u8]>, u64);
+
+/// Lines per block of [`Translator::blocks`].
+const LINES_PER_BLOCK: usize = 32;
+
+/// Where a translation file's lines are read from.
+enum Source {
+    File(std::fs::File),
     Held(Box<[u8]>),
 }
 
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
+impl Source {
+    fn read(&self, from: u64, to: u64) -> std::io::Result<Vec<u8>> {
         match self {
-            Bytes::Mapped(map) => map,
-            Bytes::Held(bytes) => bytes,
+            Source::File(file) => {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0; (to - from) as usize];
+                file.read_exact_at(&mut buf, from)?;
+                Ok(buf)
+            }
+            Source::Held(bytes) => Ok(bytes[from as usize..to as usize].to_vec()),
         }
     }
 }
 
 impl Translator {
-    /// Maps a translation file made by [`compile::compile`].
+    /// Opens a translation file made by [`compile::compile`], reading it once for its index
+    /// of blocks.
     pub fn load(path: &Path) -> Result<Translator, TranslateError> {
         let io = |source| TranslateError::Io {
             path: path.to_path_buf(),
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        // SAFETY: the map is only read. `compile` (which `scripts/fetch-dicts` runs) writes a
-        // new file and renames it over the old one, so a mapped file is never changed; a file
-        // cut short by hand under a running server would fault, as tantivy's mapped index
-        // files would.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        Translator::of(Bytes::Mapped(map)).map_err(|message| TranslateError::Format {
-            path: path.to_path_buf(),
-            line: 1,
-            message,
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, &file);
+        let blocks = index_blocks(&mut reader).map_err(|err| match err {
+            IndexError::Io(source) => io(source),
+            IndexError::Format(message) => TranslateError::Format {
+                path: path.to_path_buf(),
+                line: 1,
+                message,
+            },
+        })?;
+        Ok(Translator {
+            blocks: blocks.0,
+            end: blocks.1,
+            source: Source::File(file),
         })
     }
 
     /// The translator of a translation file's contents.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Translator, String> {
-        Translator::of(Bytes::Held(bytes.into_boxed_slice()))
-    }
-
-    fn of(bytes: Bytes) -> Result<Translator, String> {
-        let header = HEADER.as_bytes();
-        if !bytes.starts_with(header) || bytes.get(header.len()) != Some(&b'\n') {
-            return Err(format!("not a translation file (expected \"{HEADER}\")"));
-        }
+        let (blocks, end) = index_blocks(&mut bytes.as_slice()).map_err(|err| match err {
+            IndexError::Io(err) => err.to_string(),
+            IndexError::Format(message) => message,
+        })?;
         Ok(Translator {
-            bytes,
-            start: header.len() + 1,
+            blocks,
+            end,
+            source: Source::Held(bytes.into_boxed_slice()),
         })
-    }
-
-    /// The file's lines after the header.
-    fn text(&self) -> &[u8] {
-        &self.bytes[self.start..]
     }
 
     /// The size of the file's lines, in bytes.
     pub fn size(&self) -> usize {
-        self.text().len()
+        self.end as usize
+            - self
+                .blocks
+                .first()
+                .map_or(self.end as usize, |b| b.1 as usize)
     }
 
     /// The translations of `word` read in each language of `from` (a query word's language
@@ -220,32 +235,67 @@ impl Translator {
         kept
     }
 
-    /// The line of `word` read in `lang`, found by binary search over the sorted lines.
-    fn line(&self, lang: Lang, word: &str) -> Option<&str> {
+    /// The line of `word` read in `lang`: its block found by binary search over the blocks'
+    /// first keys, then read and scanned.
+    fn line(&self, lang: Lang, word: &str) -> Option<String> {
         let key = format!("{}\t{word}", lang.code());
         let key = key.as_bytes();
-        let text = self.text();
-        let (mut lo, mut hi) = (0usize, text.len());
-        // `lo` is always the start of a line, `hi` the start of a line or the end.
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let start = text[lo..mid]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(lo, |i| lo + i + 1);
-            let end = text[start..hi]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(hi, |i| start + i);
-            let line = &text[start..end];
-            match line_key(line).cmp(key) {
-                Ordering::Equal => return std::str::from_utf8(line).ok(),
-                Ordering::Less => lo = (end + 1).min(hi),
-                Ordering::Greater => hi = start,
+        let block = self
+            .blocks
+            .partition_point(|(first, _)| first.as_ref() <= key)
+            .checked_sub(1)?;
+        let from = self.blocks[block].1;
+        let to = self.blocks.get(block + 1).map_or(self.end, |b| b.1);
+        let bytes = match self.source.read(from, to) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                tracing::warn!(%err, "reading the translation file failed");
+                return None;
             }
-        }
-        None
+        };
+        bytes
+            .split(|&b| b == b'\n')
+            .find(|line| line_key(line) == key)
+            .and_then(|line| String::from_utf8(line.to_vec()).ok())
     }
+}
+
+enum IndexError {
+    Io(std::io::Error),
+    Format(String),
+}
+
+/// Reads a translation file's lines once: checks its header, and returns the key and offset
+/// of every [`LINES_PER_BLOCK`]th line, and where the lines end.
+fn index_blocks(reader: &mut impl std::io::BufRead) -> Result<(Vec<Block>, u64), IndexError> {
+    let mut line = Vec::new();
+    let mut offset = reader
+        .read_until(b'\n', &mut line)
+        .map_err(IndexError::Io)? as u64;
+    if line.strip_suffix(b"\n") != Some(HEADER.as_bytes()) {
+        return Err(IndexError::Format(format!(
+            "not a translation file (expected \"{HEADER}\")"
+        )));
+    }
+    let mut blocks = Vec::new();
+    let mut count = 0usize;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(IndexError::Io)?;
+        if read == 0 {
+            break;
+        }
+        if count.is_multiple_of(LINES_PER_BLOCK) {
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            blocks.push((line_key(text).into(), offset));
+        }
+        count += 1;
+        offset += read as u64;
+    }
+    blocks.shrink_to_fit();
+    Ok((blocks, offset))
 }
 
 /// `lang TAB word` of a line.
@@ -458,18 +508,44 @@ mod tests {
     #[test]
     fn binary_search_finds_every_line() {
         let (translator, report) = fixture();
-        let text = std::str::from_utf8(translator.text()).expect("utf-8");
+        let bytes = translator.source.read(0, translator.end).expect("read");
+        let text = std::str::from_utf8(&bytes).expect("utf-8");
         let mut count = 0;
-        for line in text.lines() {
+        for line in text.lines().skip(1) {
             let mut fields = line.split('\t');
             let lang: Lang = fields.next().and_then(|l| l.parse().ok()).expect("lang");
             let word = fields.next().expect("word");
-            assert_eq!(translator.line(lang, word), Some(line), "{word}");
+            assert_eq!(translator.line(lang, word).as_deref(), Some(line), "{word}");
             count += 1;
         }
         assert_eq!(count, report.words);
         assert_eq!(translator.line(Lang::Sv, "a"), None);
         assert_eq!(translator.line(Lang::En, "zzz"), None);
+    }
+
+    #[test]
+    fn every_line_of_many_blocks_is_found_and_no_other() {
+        let words: Vec<String> = (0..(LINES_PER_BLOCK * 5 + 3))
+            .map(|i| {
+                let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
+                format!("ord{}{}{}", letter(i / 676), letter(i / 26), letter(i))
+            })
+            .collect();
+        let mut text = format!("{HEADER}\n");
+        for word in &words {
+            text.push_str(&format!("sv\t{word}\tnb:{word}x\n"));
+        }
+        let translator = Translator::from_bytes(text.into_bytes()).expect("loaded");
+        assert_eq!(translator.blocks.len(), 6);
+        for word in &words {
+            let found = translator.translations(word, &[Lang::Sv]);
+            assert_eq!(found.len(), 1, "{word}");
+            assert_eq!(found[0].text, format!("{word}x"));
+        }
+        for missing in ["ord", "ordabfa", "ordzzz", "a"] {
+            assert!(translator.line(Lang::Sv, missing).is_none(), "{missing}");
+        }
+        assert!(translator.line(Lang::Nb, "ordaab").is_none());
     }
 
     #[test]
