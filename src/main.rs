@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use labsearch::engine::{EngineKind, Store};
-use labsearch::index::{IndexError, LabIndex};
+use labsearch::index::{IndexError, LabIndex, Reads};
 use labsearch::jobs::Jobs;
 use labsearch::opensearch::{self, OpenSearch};
 use labsearch::pipeline::{self, IngestError, IngestOptions, IngestReport, Progress};
@@ -419,18 +419,19 @@ fn open_tantivy_for_ingest(dirs: &Dirs, options: &IngestOptions) -> anyhow::Resu
     open_index(&dirs.index, options.full)
 }
 
+/// Opens the index for a bulk ingest: every file mapped ([`Reads::Bulk`]).
 fn open_index(dir: &Path, full: bool) -> anyhow::Result<LabIndex> {
     let opened = if full {
-        match LabIndex::recreate(dir) {
+        match LabIndex::recreate_with(dir, Reads::Bulk) {
             // A rebuild of an index that cannot even be opened starts from a fresh directory.
             Err(err) if is_corrupt(&err) => {
                 move_aside(dir, &err)?;
-                LabIndex::open_or_create(dir)
+                LabIndex::open_or_create_with(dir, Reads::Bulk)
             }
             other => other,
         }
     } else {
-        LabIndex::open_or_create(dir)
+        LabIndex::open_or_create_with(dir, Reads::Bulk)
     };
     opened.map_err(|err| explain_open_error(dir, err))
 }

@@ -18,6 +18,7 @@ use tantivy::{collector::TopDocs, Index, IndexReader, ReloadPolicy, TantivyError
 use crate::lang::Lang;
 use crate::record::Record;
 pub use analyzers::Profile;
+pub use directory::Reads;
 pub use schema::Fields;
 pub use writer::LabWriter;
 
@@ -65,22 +66,28 @@ pub struct LabIndex {
 }
 
 impl LabIndex {
-    /// Opens the index in `dir`, creating the directory and an empty index when there is none.
+    /// Opens the index in `dir` to serve searches, creating the directory and an empty index
+    /// when there is none.
     pub fn open_or_create(dir: &Path) -> Result<LabIndex, IndexError> {
+        Self::open_or_create_with(dir, Reads::Serving)
+    }
+
+    /// As [`LabIndex::open_or_create`], its files read as `reads` says.
+    pub fn open_or_create_with(dir: &Path, reads: Reads) -> Result<LabIndex, IndexError> {
         std::fs::create_dir_all(dir).map_err(|source| IndexError::CreateDir {
             path: dir.to_path_buf(),
             source,
         })?;
         let schema = schema::build_schema();
         let index = if dir.join("meta.json").exists() {
-            let index = Index::open(directory::HybridDirectory::open(dir)?)?;
+            let index = Index::open(directory::HybridDirectory::open(dir, reads)?)?;
             if index.schema() != schema {
                 return Err(IndexError::SchemaMismatch(dir.to_path_buf()));
             }
             index
         } else {
             Index::create(
-                directory::HybridDirectory::open(dir)?,
+                directory::HybridDirectory::open(dir, reads)?,
                 schema,
                 index_settings(),
             )?
@@ -88,8 +95,13 @@ impl LabIndex {
         Self::from_index(index, dir.to_path_buf(), Profile::Full)
     }
 
-    /// Deletes whatever index `dir` holds and creates an empty one (`ingest --full`).
+    /// Deletes whatever index `dir` holds and creates an empty one, to serve searches.
     pub fn recreate(dir: &Path) -> Result<LabIndex, IndexError> {
+        Self::recreate_with(dir, Reads::Serving)
+    }
+
+    /// As [`LabIndex::recreate`], its files read as `reads` says (`ingest --full`).
+    pub fn recreate_with(dir: &Path, reads: Reads) -> Result<LabIndex, IndexError> {
         if dir.join("meta.json").exists() {
             // Opening without the schema check lets a writer take the lock, so a rebuild never
             // runs under another ingest; the old files go once the lock is ours.
@@ -117,7 +129,7 @@ impl LabIndex {
                 }
             }
         }
-        Self::open_or_create(dir)
+        Self::open_or_create_with(dir, reads)
     }
 
     /// An index in memory with the analysis of `profile`, for evaluation runs and tests.
