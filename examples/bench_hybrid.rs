@@ -1,0 +1,184 @@
+//! Times `mode=hybrid` against keyword ranking on an existing index, with the embedding model
+//! and a vector for every chunk of every document.
+//!
+//! ```sh
+//! scripts/fetch-model
+//! cargo run --release --example bench_hybrid -- /tmp/c-index scripts/bench.d/queries.txt [QUERIES]
+//! ```
+//!
+//! Embedding 100,000 documents takes the model about 0.4 s of CPU each (11 hours on 2 cores),
+//! so the document vectors here are pseudo-random unit vectors, one per chunk as
+//! `semantic::embed::chunks` cuts the document: a search's cost does not depend on their
+//! values, only on how many there are. The query vectors are the model's own. Each query runs
+//! once in each mode (a repeated text would be answered from the recent query vectors); the
+//! first QUERIES of the mix (default all). Prints p50/p95/p99 of both modes and of the parts of
+//! a hybrid search (embedding the query, the nearest chunks), and one JSON line on stdout.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use labsearch::index::LabIndex;
+use labsearch::search::{Engine, Mode, SearchEngine, SearchRequest};
+use labsearch::semantic::embed::{chunks, content_hash};
+use labsearch::semantic::store::{DocVectors, Quantized};
+use labsearch::semantic::{Role, Semantic, VectorStore};
+use labsearch::vocab::Vocabulary;
+use tantivy::schema::TantivyDocument;
+use tantivy::DocAddress;
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn summary(mut times: Vec<f64>) -> (f64, f64, f64) {
+    times.sort_by(f64::total_cmp);
+    (
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+    )
+}
+
+/// A unit vector of `dim` pseudo-random components (xorshift, seeded per chunk).
+fn random_unit(dim: usize, seed: &mut u64) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..dim)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            (*seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        })
+        .collect();
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::MIN_POSITIVE);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(dir), Some(mix)) = (args.first(), args.get(1)) else {
+        anyhow::bail!("usage: bench_hybrid INDEX_DIR QUERIES_FILE [QUERIES]");
+    };
+    let limit: usize = args.get(2).map_or(Ok(usize::MAX), |n| n.parse())?;
+    let model = labsearch::semantic::load_model(&labsearch::semantic::model::default_dir())
+        .ok_or_else(|| anyhow::anyhow!("no embedding model: run scripts/fetch-model"))?;
+    let index = LabIndex::open_or_create(Path::new(dir))?;
+
+    let started = Instant::now();
+    let store = VectorStore::in_memory(model.dim());
+    let searcher = index.reader().searcher();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut chunk_count = 0usize;
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        for doc_id in 0..segment.max_doc() {
+            if segment.is_deleted(doc_id) {
+                continue;
+            }
+            let doc: TantivyDocument = searcher.doc(DocAddress::new(ord as u32, doc_id))?;
+            let record = index.record_of(&doc);
+            let n = chunks(&record.title, &record.body).len();
+            chunk_count += n;
+            let vectors = (0..n)
+                .map(|_| Quantized::new(&random_unit(model.dim(), &mut seed)))
+                .collect();
+            store.insert(
+                record.id.clone(),
+                DocVectors {
+                    hash: content_hash(&record.title, &record.body),
+                    chunks: vectors,
+                },
+            );
+        }
+    }
+    eprintln!(
+        "{} documents, {chunk_count} chunks of {} dimensions, in {:.1} s",
+        store.len(),
+        model.dim(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let engine = Engine::new(index, &Vocabulary::embedded()).with_semantic(Some(Semantic {
+        model: Arc::clone(&model),
+        store: Arc::new(store),
+    }));
+    engine.warm()?;
+    let semantic = engine.semantic().expect("set above").clone();
+
+    let mut requests = Vec::new();
+    for line in std::fs::read_to_string(mix)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let params = line.split_once('\t').map_or(line, |(_, p)| p);
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(params.as_bytes())
+            .into_owned()
+            .collect();
+        let request =
+            SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
+        if !request.query.trim().is_empty() {
+            requests.push(request);
+        }
+    }
+    requests.truncate(limit);
+
+    let (mut keyword, mut hybrid, mut embed, mut nearest) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for request in &requests {
+        let t = Instant::now();
+        engine.search(request)?;
+        keyword.push(t.elapsed().as_secs_f64() * 1000.0);
+
+        // The parts, each timed alone (a text the recent-vector memory has not seen).
+        let t = Instant::now();
+        let vector = semantic.model.embed(&request.query, Role::Query)?;
+        embed.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        semantic.store.nearest(&vector, 200);
+        nearest.push(t.elapsed().as_secs_f64() * 1000.0);
+
+        let hybrid_request = SearchRequest {
+            mode: Mode::Hybrid,
+            ..request.clone()
+        };
+        let t = Instant::now();
+        engine.search(&hybrid_request)?;
+        hybrid.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (k, h, e, n) = (
+        summary(keyword),
+        summary(hybrid),
+        summary(embed),
+        summary(nearest),
+    );
+    eprintln!(
+        "{} queries, each once per mode, in ms (p50 / p95 / p99):",
+        requests.len()
+    );
+    eprintln!("  keyword        {:7.2} {:7.2} {:7.2}", k.0, k.1, k.2);
+    eprintln!("  hybrid         {:7.2} {:7.2} {:7.2}", h.0, h.1, h.2);
+    eprintln!("  embed query    {:7.2} {:7.2} {:7.2}", e.0, e.1, e.2);
+    eprintln!("  nearest chunks {:7.2} {:7.2} {:7.2}", n.0, n.1, n.2);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{{\"documents\": {}, \"chunks\": {chunk_count}, \"queries\": {}, \"keyword_p50_ms\": {:.3}, \"keyword_p99_ms\": {:.3}, \"hybrid_p50_ms\": {:.3}, \"hybrid_p95_ms\": {:.3}, \"hybrid_p99_ms\": {:.3}, \"embed_p50_ms\": {:.3}, \"nearest_p50_ms\": {:.3}}}",
+        semantic.store.len(),
+        requests.len(),
+        k.0,
+        k.2,
+        h.0,
+        h.1,
+        h.2,
+        e.0,
+        n.0
+    )?;
+    Ok(())
+}
