@@ -69,6 +69,8 @@ struct PageQuery {
     limit: Option<usize>,
     /// The page language, when the URL chose one.
     ui: Option<Ui>,
+    /// `mode=hybrid`: also rank by meaning (shown when the engine has the model).
+    hybrid: bool,
 }
 
 impl PageQuery {
@@ -90,6 +92,7 @@ impl PageQuery {
                 "page" => query.page = value.parse().unwrap_or(1).max(1),
                 "limit" => query.limit = value.parse().ok().map(|n: usize| n.clamp(1, 100)),
                 "ui" => query.ui = Ui::from_tag(&value),
+                "mode" => query.hybrid = value == "hybrid",
                 _ => {}
             }
         }
@@ -112,6 +115,9 @@ impl PageQuery {
         pairs.extend(self.langs.iter().map(|v| ("lang", v.as_str())));
         if let Some(year) = &year {
             pairs.push(("year", year));
+        }
+        if self.hybrid {
+            pairs.push(("mode", "hybrid"));
         }
         SearchRequest::from_params(pairs)
     }
@@ -150,6 +156,9 @@ impl PageQuery {
         }
         if let Some(ui) = self.ui {
             out.append_pair("ui", ui.code());
+        }
+        if self.hybrid {
+            out.append_pair("mode", "hybrid");
         }
         out.finish()
     }
@@ -320,6 +329,10 @@ struct SearchView {
     home_href: String,
     clear_href: String,
     q: String,
+    /// Whether the switch "also rank by meaning" is shown (the engine has the model).
+    meaning_available: bool,
+    /// Whether it is on.
+    hybrid: bool,
     year_from: String,
     year_to: String,
     facets: Vec<FacetView>,
@@ -390,6 +403,8 @@ fn base_view(query: &PageQuery, ui: Ui) -> SearchView {
         }
         .href(),
         q: query.q.clone(),
+        meaning_available: false,
+        hybrid: query.hybrid,
         year_from: query.year_from.clone(),
         year_to: query.year_to.clone(),
         facets: Vec::new(),
@@ -572,6 +587,7 @@ pub(crate) async fn search_page(
     let query = PageQuery::parse(raw.as_deref());
     let ui = Ui::choose(query.ui.map(Ui::code), accept_language(&headers));
     let mut view = base_view(&query, ui);
+    view.meaning_available = state.engine.ranks_by_meaning();
     let (status, hits) = match query.request() {
         Ok(mut request) => {
             request.deadline = Some(std::time::Instant::now() + state.limits.deadline);
@@ -792,6 +808,41 @@ mod tests {
             request.years.map(|y| y.to_string()).as_deref(),
             Some("2019..2021")
         );
+    }
+
+    #[test]
+    fn the_meaning_switch_travels_in_the_url_and_the_request() {
+        let query = PageQuery::parse(Some("q=hemtj%C3%A4nst&mode=hybrid"));
+        assert_eq!(query.href(), "/?q=hemtj%C3%A4nst&mode=hybrid");
+        assert_eq!(
+            query.request().expect("valid").mode,
+            crate::search::Mode::Hybrid
+        );
+        assert_eq!(
+            query.with_page(2).href(),
+            "/?q=hemtj%C3%A4nst&page=2&mode=hybrid"
+        );
+        let plain = PageQuery::parse(Some("q=hemtj%C3%A4nst&mode=keyword"));
+        assert_eq!(plain.href(), "/?q=hemtj%C3%A4nst");
+        assert_eq!(
+            plain.request().expect("valid").mode,
+            crate::search::Mode::Keyword
+        );
+    }
+
+    #[test]
+    fn the_meaning_switch_shows_only_where_the_engine_can_rank_by_meaning() {
+        let query = PageQuery::parse(Some("q=x&mode=hybrid"));
+        let mut view = base_view(&query, Ui::En);
+        let html = render("search.html", &view).expect("rendered");
+        assert!(!html.contains("name=\"mode\""), "shown without a model");
+        view.meaning_available = true;
+        let html = render("search.html", &view).expect("rendered");
+        assert!(
+            html.contains("name=\"mode\" value=\"hybrid\" checked"),
+            "{html}"
+        );
+        assert!(html.contains(i18n::labels(Ui::En).by_meaning));
     }
 
     #[test]

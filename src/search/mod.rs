@@ -154,6 +154,12 @@ pub trait SearchEngine: Send + Sync + 'static {
             ..EngineStats::default()
         }
     }
+    /// Whether `mode=hybrid` ranks by meaning too (the embedding model is there); without it
+    /// a hybrid request is answered by keywords.
+    fn ranks_by_meaning(&self) -> bool {
+        false
+    }
+
     /// Builds ahead of time what searches would otherwise build on first use (per-segment
     /// caches), so that the first searches after a start or a commit answer in time. Cheap
     /// when nothing is new; a backend without such caches does nothing.
@@ -424,6 +430,10 @@ impl SearchEngine for Engine {
 
     fn num_documents(&self) -> u64 {
         self.index.num_documents()
+    }
+
+    fn ranks_by_meaning(&self) -> bool {
+        self.semantic.is_some()
     }
 
     fn warm(&self) -> Result<(), SearchError> {
