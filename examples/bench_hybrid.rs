@@ -117,12 +117,8 @@ fn main() -> anyhow::Result<()> {
         .filter(|l| !l.trim().is_empty())
     {
         let params = line.split_once('\t').map_or(line, |(_, p)| p);
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(params.as_bytes())
-            .into_owned()
-            .collect();
-        let request =
-            SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
+        let request = SearchRequest::from_query_string(params)
+            .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
         if !request.query.trim().is_empty() {
             requests.push(request);
         }

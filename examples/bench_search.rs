@@ -48,12 +48,8 @@ fn main() -> anyhow::Result<()> {
     );
     let mut requests = Vec::new();
     for (kind, params) in &lines {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(params.as_bytes())
-            .into_owned()
-            .collect();
-        let request =
-            SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
+        let request = SearchRequest::from_query_string(params)
+            .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
         requests.push((kind, params, request));
     }
     // The per-segment caches, as `serve` builds them in the background at start.

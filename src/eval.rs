@@ -159,11 +159,7 @@ pub fn load_queries(path: &Path) -> Result<Vec<JudgedQuery>, EvalError> {
 }
 
 fn request_of(query: &JudgedQuery) -> Result<SearchRequest, ParamError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.filters.as_bytes())
-        .into_owned()
-        .collect();
-    let mut request =
-        SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let mut request = SearchRequest::from_query_string(&query.filters)?;
     request.query = query.query.clone();
     request.limit = MAX_LIMIT;
     Ok(request)

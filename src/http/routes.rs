@@ -139,12 +139,7 @@ pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let raw = raw.unwrap_or_default();
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect();
-    let mut request =
-        SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let mut request = SearchRequest::from_query_string(&raw.unwrap_or_default())?;
     request.deadline = Some(std::time::Instant::now() + state.limits.deadline);
     let engine = Arc::clone(&state.engine);
     let response = state.limits.run(move || engine.search(&request)).await??;

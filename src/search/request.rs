@@ -243,6 +243,15 @@ impl ParamError {
 }
 
 impl SearchRequest {
+    /// Reads a request from a query string (`q=tjenestedesign&country=NO`, percent-encoded,
+    /// without the `?`): [`SearchRequest::from_params`] over its decoded pairs.
+    pub fn from_query_string(query: &str) -> Result<SearchRequest, ParamError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     /// Reads a request from `key=value` pairs (already percent-decoded). `country`, `method`
     /// and `lang` may repeat; the others may appear once. Unknown parameters are refused, so
     /// a misspelt filter never silently matches everything.
@@ -369,10 +378,7 @@ mod tests {
     use super::*;
 
     fn parse(query: &str) -> Result<SearchRequest, ParamError> {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        SearchRequest::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        SearchRequest::from_query_string(query)
     }
 
     #[test]
