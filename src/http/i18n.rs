@@ -486,7 +486,12 @@ impl MethodNames {
                         .terms
                         .iter()
                         .find(|(l, _)| *l == lang)
-                        .map_or_else(|| entry.label.clone(), |(_, name)| capitalise(name))
+                        // A name written "=name" is matched by its exact forms only; the
+                        // mark is the vocabulary's, not part of the name.
+                        .map_or_else(
+                            || entry.label.clone(),
+                            |(_, name)| capitalise(name.trim_start_matches('=')),
+                        )
                 });
                 (entry.slug.clone(), per_ui)
             })
@@ -531,6 +536,12 @@ mod tests {
         assert_eq!(names.name(Ui::Fi, "service-design"), "Palvelumuotoilu");
         assert_eq!(names.name(Ui::En, "service-design"), "Service design");
         assert_eq!(names.name(Ui::En, "no-such-method"), "no-such-method");
+        // Exact-form names ("=persona") are shown without the vocabulary's mark.
+        assert_eq!(names.name(Ui::En, "personas"), "Persona");
+        assert_eq!(names.name(Ui::En, "coworking"), "Coworking");
+        for ui in Ui::ALL {
+            assert!(!names.name(ui, "personas").starts_with('='), "{ui:?}");
+        }
     }
 
     #[test]
