@@ -112,6 +112,8 @@ pub struct Translator {
     source: Source,
     /// The blocks, in order.
     blocks: Vec<Block>,
+    /// Which `lang TAB word` keys the file holds, approximately.
+    keys: KeyFilter,
     /// Where the lines end.
     end: u64,
 }
@@ -161,21 +163,23 @@ impl Translator {
             },
         })?;
         Ok(Translator {
-            blocks: blocks.0,
-            end: blocks.1,
+            blocks: blocks.blocks,
+            keys: blocks.keys,
+            end: blocks.end,
             source: Source::File(file),
         })
     }
 
     /// The translator of a translation file's contents.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Translator, String> {
-        let (blocks, end) = index_blocks(&mut bytes.as_slice()).map_err(|err| match err {
+        let indexed = index_blocks(&mut bytes.as_slice()).map_err(|err| match err {
             IndexError::Io(err) => err.to_string(),
             IndexError::Format(message) => message,
         })?;
         Ok(Translator {
-            blocks,
-            end,
+            blocks: indexed.blocks,
+            keys: indexed.keys,
+            end: indexed.end,
             source: Source::Held(bytes.into_boxed_slice()),
         })
     }
@@ -240,6 +244,10 @@ impl Translator {
     fn line(&self, lang: Lang, word: &str) -> Option<String> {
         let key = format!("{}\t{word}", lang.code());
         let key = key.as_bytes();
+        // Most words are in one or two languages' dictionaries: the other lookups end here.
+        if !self.keys.may_hold(key) {
+            return None;
+        }
         let block = self
             .blocks
             .partition_point(|(first, _)| first.as_ref() <= key)
@@ -265,9 +273,16 @@ enum IndexError {
     Format(String),
 }
 
+/// What [`index_blocks`] learns of a translation file.
+struct Indexed {
+    blocks: Vec<Block>,
+    keys: KeyFilter,
+    end: u64,
+}
+
 /// Reads a translation file's lines once: checks its header, and returns the key and offset
-/// of every [`LINES_PER_BLOCK`]th line, and where the lines end.
-fn index_blocks(reader: &mut impl std::io::BufRead) -> Result<(Vec<Block>, u64), IndexError> {
+/// of every [`LINES_PER_BLOCK`]th line, the filter of all its keys, and where the lines end.
+fn index_blocks(reader: &mut impl std::io::BufRead) -> Result<Indexed, IndexError> {
     let mut line = Vec::new();
     let mut offset = reader
         .read_until(b'\n', &mut line)
@@ -278,6 +293,7 @@ fn index_blocks(reader: &mut impl std::io::BufRead) -> Result<(Vec<Block>, u64),
         )));
     }
     let mut blocks = Vec::new();
+    let mut hashes = Vec::new();
     let mut count = 0usize;
     loop {
         line.clear();
@@ -287,15 +303,64 @@ fn index_blocks(reader: &mut impl std::io::BufRead) -> Result<(Vec<Block>, u64),
         if read == 0 {
             break;
         }
+        let key = line_key(line.strip_suffix(b"\n").unwrap_or(&line));
+        hashes.push(key_hash(key));
         if count.is_multiple_of(LINES_PER_BLOCK) {
-            let text = line.strip_suffix(b"\n").unwrap_or(&line);
-            blocks.push((line_key(text).into(), offset));
+            blocks.push((key.into(), offset));
         }
         count += 1;
         offset += read as u64;
     }
     blocks.shrink_to_fit();
-    Ok((blocks, offset))
+    Ok(Indexed {
+        blocks,
+        keys: KeyFilter::of(&hashes),
+        end: offset,
+    })
+}
+
+/// A Bloom filter of a file's keys: ten bits and seven probes a key, about 1 % false
+/// positives, ~0.9 MB for 736,000 keys. A query word is looked up in every language, and
+/// without it each of the eight lookups read a block of the file.
+struct KeyFilter {
+    bits: Vec<u64>,
+    len: u64,
+}
+
+/// Probes per key of [`KeyFilter`].
+const KEY_PROBES: u64 = 7;
+
+impl KeyFilter {
+    fn of(hashes: &[u64]) -> KeyFilter {
+        let len = (hashes.len() as u64 * 10).max(64);
+        let mut bits = vec![0u64; len.div_ceil(64) as usize];
+        for &hash in hashes {
+            for bit in probes(hash, len) {
+                bits[(bit / 64) as usize] |= 1 << (bit % 64);
+            }
+        }
+        KeyFilter { bits, len }
+    }
+
+    /// Whether `key` may be in the file (`false`: it is not).
+    fn may_hold(&self, key: &[u8]) -> bool {
+        probes(key_hash(key), self.len)
+            .all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// The bits a key's hash sets: two halves of one 64-bit hash, combined (Kirsch–Mitzenmacher).
+fn probes(hash: u64, len: u64) -> impl Iterator<Item = u64> {
+    let (first, step) = (hash & 0xffff_ffff, (hash >> 32) | 1);
+    (0..KEY_PROBES).map(move |i| first.wrapping_add(i.wrapping_mul(step)) % len)
+}
+
+fn key_hash(key: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // The standard hasher with its fixed keys: well mixed in every bit.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// `lang TAB word` of a line.
@@ -546,6 +611,21 @@ mod tests {
             assert!(translator.line(Lang::Sv, missing).is_none(), "{missing}");
         }
         assert!(translator.line(Lang::Nb, "ordaab").is_none());
+    }
+
+    #[test]
+    fn the_key_filter_holds_every_key_and_few_others() {
+        let keys: Vec<String> = (0..10_000).map(|i| format!("sv\tord{i}")).collect();
+        let hashes: Vec<u64> = keys.iter().map(|k| key_hash(k.as_bytes())).collect();
+        let filter = KeyFilter::of(&hashes);
+        assert!(keys.iter().all(|k| filter.may_hold(k.as_bytes())));
+        let false_positives = (0..10_000)
+            .filter(|i| filter.may_hold(format!("nb\tord{i}").as_bytes()))
+            .count();
+        assert!(
+            false_positives < 300,
+            "{false_positives} of 10,000 absent keys let through"
+        );
     }
 
     #[test]
