@@ -20,13 +20,11 @@ pub struct Quantized {
 impl Quantized {
     /// Quantises `vector` to int8 with one scale (its largest magnitude maps to 127).
     pub fn new(vector: &[f32]) -> Quantized {
-        let max = vector.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-        let values = vector
-            .iter()
-            .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8)
-            .collect();
-        Quantized { scale, values }
+        let (scale, values) = quantise(vector, 127.0);
+        Quantized {
+            scale,
+            values: values.map(|v| v as i8).collect(),
+        }
     }
 
     /// The dot product with an f32 vector of the same length (a cosine, since the model's
@@ -76,14 +74,23 @@ pub struct QueryVector {
 impl QueryVector {
     /// Quantises `vector` (its largest magnitude maps to [`QUERY_MAX`]).
     pub fn new(vector: &[f32]) -> QueryVector {
-        let max = vector.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let scale = if max > 0.0 { max / QUERY_MAX } else { 1.0 };
-        let values = vector
-            .iter()
-            .map(|v| (v / scale).round().clamp(-QUERY_MAX, QUERY_MAX) as i16)
-            .collect();
-        QueryVector { scale, values }
+        let (scale, values) = quantise(vector, QUERY_MAX);
+        QueryVector {
+            scale,
+            values: values.map(|v| v as i16).collect(),
+        }
     }
+}
+
+/// The scale that maps `vector`'s largest magnitude to `limit`, and each component at that
+/// scale, rounded and kept within `limit`.
+fn quantise(vector: &[f32], limit: f32) -> (f32, impl Iterator<Item = f32> + '_) {
+    let max = vector.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let scale = if max > 0.0 { max / limit } else { 1.0 };
+    let values = vector
+        .iter()
+        .map(move |v| (v / scale).round().clamp(-limit, limit));
+    (scale, values)
 }
 
 /// The largest quantised query component: small enough that no i32 sum overflows with up to
