@@ -27,13 +27,8 @@ impl Quantized {
         }
     }
 
-    /// The dot product with an f32 vector of the same length (a cosine, since the model's
-    /// vectors are normalised).
-    pub fn dot(&self, query: &[f32]) -> f32 {
-        self.dot_quantized(&QueryVector::new(query))
-    }
-
-    /// The dot product with a quantised query.
+    /// The dot product with a quantised query (a cosine, since the model's vectors are
+    /// normalised).
     pub fn dot_quantized(&self, query: &QueryVector) -> f32 {
         dot(&self.values, self.scale, query)
     }
@@ -510,12 +505,12 @@ mod tests {
         for _ in 0..20 {
             let (a, b) = (unit(), unit());
             let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-            let got = Quantized::new(&a).dot(&b);
+            let got = Quantized::new(&a).dot_quantized(&QueryVector::new(&b));
             assert!((got - exact).abs() < 0.01, "{got} against {exact}");
         }
         // The extreme components of the most dimensions do not overflow.
         let ones = vec![1.0f32; MAX_DIMENSIONS];
-        let got = Quantized::new(&ones).dot(&ones);
+        let got = Quantized::new(&ones).dot_quantized(&QueryVector::new(&ones));
         assert!((got - MAX_DIMENSIONS as f32).abs() < 1.0, "{got}");
     }
 

@@ -110,12 +110,8 @@ pub struct Translation {
 /// the file's 37 MB resident; read this way the pages stay in the kernel's page cache.
 pub struct Translator {
     source: Source,
-    /// The blocks, in order.
-    blocks: Vec<Block>,
-    /// Which `lang TAB word` keys the file holds, approximately.
-    keys: KeyFilter,
-    /// Where the lines end.
-    end: u64,
+    /// Its blocks and keys.
+    index: Indexed,
 }
 
 /// A block of lines: `lang TAB word` and offset of its first line.
@@ -154,7 +150,7 @@ impl Translator {
         };
         let file = std::fs::File::open(path).map_err(io)?;
         let mut reader = std::io::BufReader::with_capacity(1 << 16, &file);
-        let blocks = index_blocks(&mut reader).map_err(|err| match err {
+        let index = index_blocks(&mut reader).map_err(|err| match err {
             IndexError::Io(source) => io(source),
             IndexError::Format(message) => TranslateError::Format {
                 path: path.to_path_buf(),
@@ -163,34 +159,28 @@ impl Translator {
             },
         })?;
         Ok(Translator {
-            blocks: blocks.blocks,
-            keys: blocks.keys,
-            end: blocks.end,
+            index,
             source: Source::File(file),
         })
     }
 
     /// The translator of a translation file's contents.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Translator, String> {
-        let indexed = index_blocks(&mut bytes.as_slice()).map_err(|err| match err {
+        let index = index_blocks(&mut bytes.as_slice()).map_err(|err| match err {
             IndexError::Io(err) => err.to_string(),
             IndexError::Format(message) => message,
         })?;
         Ok(Translator {
-            blocks: indexed.blocks,
-            keys: indexed.keys,
-            end: indexed.end,
+            index,
             source: Source::Held(bytes.into_boxed_slice()),
         })
     }
 
     /// The size of the file's lines, in bytes.
     pub fn size(&self) -> usize {
-        self.end as usize
-            - self
-                .blocks
-                .first()
-                .map_or(self.end as usize, |b| b.1 as usize)
+        let Indexed { blocks, end, .. } = &self.index;
+        let start = blocks.first().map_or(*end, |b| b.1);
+        (end - start) as usize
     }
 
     /// The translations of `word` read in each language of `from` (a query word's language
@@ -245,15 +235,15 @@ impl Translator {
         let key = format!("{}\t{word}", lang.code());
         let key = key.as_bytes();
         // Most words are in one or two languages' dictionaries: the other lookups end here.
-        if !self.keys.may_hold(key) {
+        let Indexed { blocks, keys, end } = &self.index;
+        if !keys.may_hold(key) {
             return None;
         }
-        let block = self
-            .blocks
+        let block = blocks
             .partition_point(|(first, _)| first.as_ref() <= key)
             .checked_sub(1)?;
-        let from = self.blocks[block].1;
-        let to = self.blocks.get(block + 1).map_or(self.end, |b| b.1);
+        let from = blocks[block].1;
+        let to = blocks.get(block + 1).map_or(*end, |b| b.1);
         let bytes = match self.source.read(from, to) {
             Ok(bytes) => bytes,
             Err(err) => {
@@ -275,8 +265,11 @@ enum IndexError {
 
 /// What [`index_blocks`] learns of a translation file.
 struct Indexed {
+    /// The blocks, in order.
     blocks: Vec<Block>,
+    /// Which `lang TAB word` keys the file holds, approximately.
     keys: KeyFilter,
+    /// Where the lines end.
     end: u64,
 }
 
@@ -573,7 +566,10 @@ mod tests {
     #[test]
     fn binary_search_finds_every_line() {
         let (translator, report) = fixture();
-        let bytes = translator.source.read(0, translator.end).expect("read");
+        let bytes = translator
+            .source
+            .read(0, translator.index.end)
+            .expect("read");
         let text = std::str::from_utf8(&bytes).expect("utf-8");
         let mut count = 0;
         for line in text.lines().skip(1) {
@@ -601,7 +597,7 @@ mod tests {
             text.push_str(&format!("sv\t{word}\tnb:{word}x\n"));
         }
         let translator = Translator::from_bytes(text.into_bytes()).expect("loaded");
-        assert_eq!(translator.blocks.len(), 6);
+        assert_eq!(translator.index.blocks.len(), 6);
         for word in &words {
             let found = translator.translations(word, &[Lang::Sv]);
             assert_eq!(found.len(), 1, "{word}");
