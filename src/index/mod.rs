@@ -11,9 +11,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use tantivy::directory::error::LockError;
-use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
-use tantivy::{collector::TopDocs, Index, IndexReader, ReloadPolicy, TantivyError, Term};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, SegmentOrdinal, TantivyError,
+    Term, TERMINATED,
+};
 
 use crate::lang::Lang;
 use crate::record::Record;
@@ -243,18 +245,41 @@ impl LabIndex {
     /// The stored record with this id.
     pub fn document(&self, id: &str) -> Result<Option<Record>, IndexError> {
         let searcher = self.reader.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(self.fields.id, id),
-            IndexRecordOption::Basic,
-        );
-        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
-        match top.first() {
-            Some((_, address)) => {
-                let doc: TantivyDocument = searcher.doc(*address)?;
+        match self.address_of(&searcher, id)? {
+            Some(address) => {
+                let doc: TantivyDocument = searcher.doc(address)?;
                 Ok(Some(self.record_of(&doc)))
             }
             None => Ok(None),
         }
+    }
+
+    /// Where the live document with this id is in `searcher`'s segments: a look-up of the id
+    /// in each segment's term dictionary, no stored document read.
+    pub fn address_of(
+        &self,
+        searcher: &Searcher,
+        id: &str,
+    ) -> Result<Option<DocAddress>, IndexError> {
+        let term = Term::from_field_text(self.fields.id, id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let inverted = segment.inverted_index(self.fields.id)?;
+            let Some(mut postings) = inverted
+                .read_postings(&term, IndexRecordOption::Basic)
+                .map_err(TantivyError::from)?
+            else {
+                continue;
+            };
+            // A replaced document's old version may be in the same segment, deleted.
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !segment.is_deleted(doc) {
+                    return Ok(Some(DocAddress::new(ord as SegmentOrdinal, doc)));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
     }
 
     /// Reads a stored document back into a record.

@@ -443,6 +443,33 @@ impl Admission {
     }
 }
 
+/// The filters of a request, tested one document at a time: for documents found outside the
+/// index's queries (the nearest in meaning).
+pub struct Admissions(Vec<Admission>);
+
+impl Admissions {
+    /// `filters` over every segment of `searcher`.
+    pub fn new(
+        filters: &Filters,
+        cache: &FacetCache,
+        searcher: &tantivy::Searcher,
+    ) -> tantivy::Result<Admissions> {
+        let segments = searcher
+            .segment_readers()
+            .iter()
+            .map(|reader| Admission::new(filters, cache.get(reader)?))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Admissions(segments))
+    }
+
+    /// Whether the document at `address` passes every filter.
+    pub fn admits(&self, address: DocAddress) -> bool {
+        self.0
+            .get(address.segment_ord as usize)
+            .is_some_and(|segment| segment.admits(address.doc_id))
+    }
+}
+
 /// The best `offset + limit` documents that pass every filter, by score; the page asked for
 /// is the last `limit` of them.
 ///

@@ -15,11 +15,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use tantivy::query::TermSetQuery;
 use tantivy::schema::TantivyDocument;
-use tantivy::Term;
 
-use super::facets::{FilteredTopDocs, Filters};
+use super::facets::{Admissions, Filters};
 use super::snippet::Snippets;
 use super::{Engine, Hit, Mode, SearchEngine, SearchError, SearchRequest, SearchResponse};
 use crate::semantic::SemanticError;
@@ -78,31 +76,25 @@ impl Engine {
         // Twice the depth of candidates, so that filters leave enough of them.
         let nearest = semantic.store.nearest(&vector, depth * 2);
 
-        // The candidates the facet filters accept, with their stored records.
+        // The candidates the facet filters accept, found by id in the term dictionaries
+        // (their stored documents are read only for the page's hits found by meaning alone).
         let index = &self.index;
         let fields = index.fields();
         let searcher = index.reader().searcher();
-        let terms = nearest
-            .iter()
-            .map(|(id, _)| Term::from_field_text(fields.id, id));
-        let candidates = TermSetQuery::new(terms);
-        let filters = Filters::of(request);
-        let accepted = searcher.search(
-            &candidates,
-            &FilteredTopDocs::new(filters, self.facets.clone(), nearest.len().max(1), 0),
-        )?;
-        let mut records = HashMap::with_capacity(accepted.len());
-        for (_, address) in accepted {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let record = index.record_of(&doc);
-            records.insert(record.id.clone(), (address, record));
+        let admissions = Admissions::new(&Filters::of(request), &self.facets, &searcher)?;
+        let mut addresses = HashMap::with_capacity(depth);
+        let mut by_meaning: Vec<&str> = Vec::with_capacity(depth);
+        for (id, _) in &nearest {
+            if by_meaning.len() == depth {
+                break;
+            }
+            if let Some(address) = index.address_of(&searcher, id)? {
+                if admissions.admits(address) {
+                    addresses.insert(id.as_str(), address);
+                    by_meaning.push(id.as_str());
+                }
+            }
         }
-        let by_meaning: Vec<&str> = nearest
-            .iter()
-            .map(|(id, _)| id.as_str())
-            .filter(|id| records.contains_key(*id))
-            .take(depth)
-            .collect();
         let by_keyword: Vec<&str> = keyword.hits.iter().map(|h| h.id.as_str()).collect();
         let fused = fuse(&[&by_keyword, &by_meaning]);
         let meaning_only = by_meaning
@@ -122,9 +114,8 @@ impl Engine {
                     ..hit.clone()
                 },
                 None => {
-                    let (address, record) = records
-                        .remove(id)
-                        .expect("every fused id is a keyword hit or an accepted candidate");
+                    let address = addresses[id];
+                    let record = index.record_of(&searcher.doc::<TantivyDocument>(address)?);
                     let extract =
                         snippets.extract(address, record.lang, &record.title, &record.body)?;
                     Hit::of(
@@ -159,7 +150,7 @@ pub fn fuse<'a>(rankings: &[&[&'a str]]) -> Vec<(&'a str, f64)> {
         }
     }
     let mut fused: Vec<(&str, f64)> = scores.into_iter().collect();
-    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     fused
 }
 
