@@ -12,7 +12,8 @@
 //! values, only on how many there are. The query vectors are the model's own. Each query runs
 //! once in each mode (a repeated text would be answered from the recent query vectors); the
 //! first QUERIES of the mix (default all). Prints p50/p95/p99 of both modes and of the parts of
-//! a hybrid search (embedding the query, the nearest chunks), and one JSON line on stdout.
+//! a hybrid search (embedding the query, the nearest chunks, prefiltered and exact), the recall
+//! of the prefilter against the exact search, and one JSON line on stdout.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,7 +23,7 @@ use std::time::Instant;
 use labsearch::index::LabIndex;
 use labsearch::search::{Engine, Mode, SearchEngine, SearchRequest};
 use labsearch::semantic::embed::{chunks, content_hash};
-use labsearch::semantic::store::{DocVectors, Quantized};
+use labsearch::semantic::store::{DocVectors, Quantized, Scan};
 use labsearch::semantic::{Role, Semantic, VectorStore};
 use labsearch::vocab::Vocabulary;
 use tantivy::schema::TantivyDocument;
@@ -125,8 +126,10 @@ fn main() -> anyhow::Result<()> {
     }
     requests.truncate(limit);
 
-    let (mut keyword, mut hybrid, mut embed, mut nearest) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut keyword, mut hybrid, mut embed, mut nearest, mut exact) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Of the exact nearest 10 and 100 documents, the share the prefiltered search finds.
+    let (mut recall_10, mut recall_100) = (Vec::new(), Vec::new());
     for request in &requests {
         let t = Instant::now();
         engine.search(request)?;
@@ -137,8 +140,19 @@ fn main() -> anyhow::Result<()> {
         let vector = semantic.model.embed(&request.query, Role::Query)?;
         embed.push(t.elapsed().as_secs_f64() * 1000.0);
         let t = Instant::now();
-        semantic.store.nearest(&vector, 200);
+        let found = semantic.store.nearest(&vector, 200);
         nearest.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let truth = semantic.store.nearest_by(&vector, 200, Scan::Exact);
+        exact.push(t.elapsed().as_secs_f64() * 1000.0);
+        let recall = |n: usize| {
+            let found: Vec<&str> = found.iter().take(n).map(|(id, _)| id.as_str()).collect();
+            let truth = &truth[..n.min(truth.len())];
+            let hits = truth.iter().filter(|(id, _)| found.contains(&id.as_str()));
+            hits.count() as f64 / truth.len().max(1) as f64
+        };
+        recall_10.push(recall(10));
+        recall_100.push(recall(100));
 
         let hybrid_request = SearchRequest {
             mode: Mode::Hybrid,
@@ -148,11 +162,14 @@ fn main() -> anyhow::Result<()> {
         engine.search(&hybrid_request)?;
         hybrid.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let (k, h, e, n) = (
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (recall_10, recall_100) = (mean(&recall_10), mean(&recall_100));
+    let (k, h, e, n, x) = (
         summary(keyword),
         summary(hybrid),
         summary(embed),
         summary(nearest),
+        summary(exact),
     );
     eprintln!(
         "{} queries, each once per mode, in ms (p50 / p95 / p99):",
@@ -162,10 +179,14 @@ fn main() -> anyhow::Result<()> {
     eprintln!("  hybrid         {:7.2} {:7.2} {:7.2}", h.0, h.1, h.2);
     eprintln!("  embed query    {:7.2} {:7.2} {:7.2}", e.0, e.1, e.2);
     eprintln!("  nearest chunks {:7.2} {:7.2} {:7.2}", n.0, n.1, n.2);
+    eprintln!("  ... all exact  {:7.2} {:7.2} {:7.2}", x.0, x.1, x.2);
+    eprintln!(
+        "  recall of the exact nearest 10: {recall_10:.3}, of the nearest 100: {recall_100:.3}"
+    );
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{{\"documents\": {}, \"chunks\": {chunk_count}, \"queries\": {}, \"keyword_p50_ms\": {:.3}, \"keyword_p99_ms\": {:.3}, \"hybrid_p50_ms\": {:.3}, \"hybrid_p95_ms\": {:.3}, \"hybrid_p99_ms\": {:.3}, \"embed_p50_ms\": {:.3}, \"nearest_p50_ms\": {:.3}}}",
+        "{{\"documents\": {}, \"chunks\": {chunk_count}, \"queries\": {}, \"keyword_p50_ms\": {:.3}, \"keyword_p99_ms\": {:.3}, \"hybrid_p50_ms\": {:.3}, \"hybrid_p95_ms\": {:.3}, \"hybrid_p99_ms\": {:.3}, \"embed_p50_ms\": {:.3}, \"nearest_p50_ms\": {:.3}, \"exact_p50_ms\": {:.3}, \"recall_10\": {recall_10:.4}, \"recall_100\": {recall_100:.4}}}",
         semantic.store.len(),
         requests.len(),
         k.0,
@@ -174,7 +195,8 @@ fn main() -> anyhow::Result<()> {
         h.1,
         h.2,
         e.0,
-        n.0
+        n.0,
+        x.0
     )?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //!
 //! The keyword search runs as usual for the first [`FUSION_DEPTH`] hits (or as many as the
 //! page needs); the query is embedded (`query:` prefix) and the documents nearest to it, each
-//! scored by its best chunk, are found by brute force over the stored vectors; those the
+//! scored by its best chunk, are found over the stored vectors (`semantic::store`); those the
 //! request's facet filters refuse are dropped. The two rankings are fused by reciprocal rank
 //! ([`RRF_K`]): a document at rank r (from 0) of a ranking gains 1 / (k + r + 1), and a hit's
 //! score is its fused score. A hit that is not among the keyword ranking's hits is found by

@@ -7,7 +7,8 @@
 //!
 //! - `model.rs` the C engine through `libloading`: text → L2-normalised vector.
 //! - `store.rs` per record id, int8 vectors of its chunks; one file beside the index,
-//!   replaced atomically; brute-force nearest documents (each scored by its best chunk).
+//!   replaced atomically; the nearest documents (each scored by its best chunk), by brute
+//!   force or, in a large store, after a prefilter by sign bits.
 //! - `embed.rs` chunking, content hashes, [`embed::sync`] (vectors follow the index) and
 //!   [`embed::Embedder`], the background job that runs it after each ingest.
 

@@ -95,6 +95,28 @@ const QUERY_MAX: f32 = 16_383.0;
 /// Below this many chunks a search runs on one thread.
 const PARALLEL_CHUNKS: usize = 20_000;
 
+/// How a search finds the nearest documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Prefiltered from [`PREFILTER_CHUNKS`] live chunks on, exact below.
+    Auto,
+    /// Every chunk's exact score.
+    Exact,
+    /// The documents whose sign bits differ least from the query's, then their exact
+    /// scores.
+    Prefiltered,
+}
+
+/// From this many live chunks on, a search ranks by sign bits first ([`Scan::Auto`]).
+pub const PREFILTER_CHUNKS: usize = 50_000;
+
+/// Documents whose exact scores a prefiltered search computes, per document asked for.
+pub const OVERSAMPLE: usize = 16;
+
+/// Live chunks before the sign bits are first taken against their mean (until then against
+/// zero, and no search uses them).
+const MIN_TO_CENTER: usize = 1024;
+
 /// The most dimensions a store takes (the model has 384).
 pub const MAX_DIMENSIONS: usize = 1024;
 
@@ -133,6 +155,17 @@ struct Docs {
     values: Vec<i8>,
     /// Chunks of dead slots.
     dead_chunks: usize,
+    /// Per chunk, [`Docs::words`] words of sign bits: bit i is whether component i lies
+    /// above the center's (see [`Docs::best`]).
+    signs: Vec<u64>,
+    /// Per dimension, the sum of the live chunks' components.
+    sums: Vec<f64>,
+    /// Per dimension, the mean the sign bits were taken against.
+    center: Vec<f32>,
+    /// Live chunks when the center was last set; it is set again (and every sign bit taken
+    /// again) once they have doubled, so the center follows the collection for a constant
+    /// amortised cost per chunk.
+    centered_at: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -148,8 +181,65 @@ impl Docs {
     fn new(dim: usize) -> Docs {
         Docs {
             dim,
+            sums: vec![0.0; dim],
+            center: vec![0.0; dim],
             ..Docs::default()
         }
+    }
+
+    /// Words of sign bits per chunk.
+    fn words(&self) -> usize {
+        self.dim.div_ceil(64)
+    }
+
+    fn live_chunks(&self) -> usize {
+        self.scales.len() - self.dead_chunks
+    }
+
+    /// Appends chunk `c`'s sign bits against the center.
+    fn push_signs(&mut self, c: usize) {
+        let start = self.signs.len();
+        self.signs.resize(start + self.words(), 0);
+        let scale = self.scales[c];
+        let values = &self.values[c * self.dim..(c + 1) * self.dim];
+        let components = values.iter().map(|&v| f32::from(v) * scale);
+        set_signs(&mut self.signs[start..], components, &self.center);
+    }
+
+    /// The query's sign bits against the same center as the documents': measured on the
+    /// model's vectors of the judged collection's sentences, bits against zero found 64 % of
+    /// the exact nearest 10 in the 17 % of sentences they ranked first, bits against the
+    /// center 95 % (`examples/prefilter_recall.rs`).
+    fn signs_of(&self, query: &QueryVector) -> Vec<u64> {
+        let mut words = vec![0u64; self.words()];
+        let components = query.values.iter().map(|&v| f32::from(v) * query.scale);
+        set_signs(&mut words, components, &self.center);
+        words
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) chunk `c` from the sums of the live chunks.
+    fn add_to_sums(&mut self, c: usize, sign: f64) {
+        let scale = sign * f64::from(self.scales[c]);
+        let values = &self.values[c * self.dim..(c + 1) * self.dim];
+        for (sum, &v) in self.sums.iter_mut().zip(values) {
+            *sum += f64::from(v) * scale;
+        }
+    }
+
+    /// Sets the center to the live chunks' mean and takes every sign bit again, once the
+    /// live chunks have doubled since the last time.
+    fn recenter_if_grown(&mut self) {
+        let live = self.live_chunks();
+        if live < 2 * self.centered_at.max(MIN_TO_CENTER / 2) {
+            return;
+        }
+        let n = live as f64;
+        self.center = self.sums.iter().map(|sum| (sum / n) as f32).collect();
+        self.signs.clear();
+        for c in 0..self.scales.len() {
+            self.push_signs(c);
+        }
+        self.centered_at = live;
     }
 
     fn len(&self) -> usize {
@@ -166,9 +256,12 @@ impl Docs {
         }
         let first = self.scales.len();
         for chunk in &vectors.chunks {
+            let c = self.scales.len();
             self.scales.push(chunk.scale);
             let values = chunk.values.iter().copied().chain(std::iter::repeat(0));
             self.values.extend(values.take(self.dim));
+            self.add_to_sums(c, 1.0);
+            self.push_signs(c);
         }
         self.by_id.insert(id.clone(), self.slots.len());
         self.slots.push(Slot {
@@ -179,6 +272,7 @@ impl Docs {
             alive: true,
         });
         self.compact_if_mostly_dead();
+        self.recenter_if_grown();
     }
 
     fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) -> usize {
@@ -198,9 +292,12 @@ impl Docs {
     }
 
     fn kill(&mut self, slot: usize) {
-        let slot = &mut self.slots[slot];
-        slot.alive = false;
-        self.dead_chunks += slot.count;
+        let Slot { first, count, .. } = self.slots[slot];
+        self.slots[slot].alive = false;
+        self.dead_chunks += count;
+        for c in first..first + count {
+            self.add_to_sums(c, -1.0);
+        }
     }
 
     /// Rewrites the arrays without the dead slots once they hold half the chunks or more.
@@ -209,7 +306,13 @@ impl Docs {
         if self.dead_chunks * 2 < self.scales.len().max(1) && dead_slots * 2 < self.slots.len() {
             return;
         }
-        let mut live = Docs::new(self.dim);
+        let words = self.words();
+        let mut live = Docs {
+            sums: std::mem::take(&mut self.sums),
+            center: std::mem::take(&mut self.center),
+            centered_at: self.centered_at.min(self.live_chunks()),
+            ..Docs::new(self.dim)
+        };
         for slot in std::mem::take(&mut self.slots)
             .into_iter()
             .filter(|s| s.alive)
@@ -219,6 +322,8 @@ impl Docs {
             live.scales.extend_from_slice(&self.scales[chunks.clone()]);
             live.values
                 .extend_from_slice(&self.values[chunks.start * self.dim..chunks.end * self.dim]);
+            live.signs
+                .extend_from_slice(&self.signs[chunks.start * words..chunks.end * words]);
             live.by_id.insert(slot.id.clone(), live.slots.len());
             live.slots.push(Slot { first, ..slot });
         }
@@ -228,19 +333,32 @@ impl Docs {
     /// The `k` live documents with the best chunk scores against `query` (each document
     /// scored by its best chunk), unordered. The slots split between the cores, each keeping
     /// its own best `k` (a query's vector search then takes a core's share of the chunks).
-    fn best<'a>(&'a self, query: &QueryVector, k: usize) -> Vec<(&'a str, f32)> {
-        let dim = self.dim;
+    ///
+    /// With `prefilter`, the exact scores are computed only for the
+    /// [`OVERSAMPLE`] × `k` documents whose chunks' sign bits differ least from the query's
+    /// (binary quantisation with rescoring, as Elasticsearch's BBQ or Qdrant do): an eighth of
+    /// the bytes to read, and the scan was bound by memory. The documents' bits are taken
+    /// against the collection's mean ([`Docs::center`]): the model's vectors share a large
+    /// common part, and bits that every document shares tell none of them apart.
+    fn best<'a>(&'a self, query: &QueryVector, k: usize, prefilter: bool) -> Vec<(&'a str, f32)> {
+        let query_signs = prefilter.then(|| self.signs_of(query));
         let best_of = |slots: &'a [Slot]| -> Vec<(&'a str, f32)> {
-            let mut scored: Vec<(&'a str, f32)> = slots
-                .iter()
-                .filter(|slot| slot.alive && slot.count > 0)
-                .map(|slot| {
-                    let best = (slot.first..slot.first + slot.count)
-                        .map(|c| dot(&self.values[c * dim..(c + 1) * dim], self.scales[c], query))
-                        .fold(f32::NEG_INFINITY, f32::max);
-                    (slot.id.as_str(), best)
-                })
-                .collect();
+            let live = slots.iter().filter(|slot| slot.alive && slot.count > 0);
+            let exact = |slot: &'a Slot| (slot.id.as_str(), self.best_chunk(slot, query));
+            let mut scored: Vec<(&'a str, f32)> = match &query_signs {
+                None => live.map(exact).collect(),
+                Some(signs) => {
+                    let mut near = self.sign_distances(slots, signs);
+                    let candidates = k.saturating_mul(OVERSAMPLE);
+                    if near.len() > candidates && candidates > 0 {
+                        near.select_nth_unstable_by_key(candidates - 1, |(d, slot)| {
+                            (*d, slot.first)
+                        });
+                        near.truncate(candidates);
+                    }
+                    near.into_iter().map(|(_, slot)| exact(slot)).collect()
+                }
+            };
             keep_best(&mut scored, k);
             scored
         };
@@ -264,6 +382,58 @@ impl Docs {
         all
     }
 
+    /// The score of `slot`'s best chunk.
+    fn best_chunk(&self, slot: &Slot, query: &QueryVector) -> f32 {
+        let dim = self.dim;
+        (slot.first..slot.first + slot.count)
+            .map(|c| dot(&self.values[c * dim..(c + 1) * dim], self.scales[c], query))
+            .fold(f32::NEG_INFINITY, f32::max)
+    }
+
+    /// Each live slot of `slots` with the fewest sign bits any of its chunks has unlike
+    /// `query`'s. With the CPU's population count where it has one: the portable count
+    /// takes a dozen instructions a word, and was most of the prefilter's time.
+    fn sign_distances<'a>(&self, slots: &'a [Slot], query: &[u64]) -> Vec<(u32, &'a Slot)> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has the instruction (checked just above).
+            return unsafe { self.sign_distances_popcnt(slots, query) };
+        }
+        self.sign_distances_with(slots, query)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    fn sign_distances_popcnt<'a>(&self, slots: &'a [Slot], query: &[u64]) -> Vec<(u32, &'a Slot)> {
+        self.sign_distances_with(slots, query)
+    }
+
+    /// Plain loops, inlined into each caller so that the population count compiles to the
+    /// caller's instructions.
+    #[inline(always)]
+    fn sign_distances_with<'a>(&self, slots: &'a [Slot], query: &[u64]) -> Vec<(u32, &'a Slot)> {
+        let words = self.words();
+        let query = &query[..words];
+        let mut out = Vec::with_capacity(slots.len());
+        for slot in slots {
+            if !slot.alive || slot.count == 0 {
+                continue;
+            }
+            let signs = &self.signs[slot.first * words..(slot.first + slot.count) * words];
+            let mut fewest = u32::MAX;
+            for chunk in 0..slot.count {
+                let chunk = &signs[chunk * words..(chunk + 1) * words];
+                let mut differing = 0;
+                for i in 0..words {
+                    differing += (chunk[i] ^ query[i]).count_ones();
+                }
+                fewest = fewest.min(differing);
+            }
+            out.push((fewest, slot));
+        }
+        out
+    }
+
     /// The live documents by id, with their vectors.
     fn by_id_sorted(&self) -> BTreeMap<&str, DocVectors> {
         self.slots
@@ -285,6 +455,14 @@ impl Docs {
                 )
             })
             .collect()
+    }
+}
+
+/// Sets bit i of `words` when component i lies above the center's. Without a branch: the
+/// comparisons go either way at random, and a branch mispredicted half of them.
+fn set_signs(words: &mut [u64], components: impl Iterator<Item = f32>, center: &[f32]) {
+    for (i, (x, m)) in components.zip(center).enumerate() {
+        words[i / 64] |= u64::from(x > *m) << (i % 64);
     }
 }
 
@@ -394,9 +572,20 @@ impl VectorStore {
     /// The `k` documents nearest to `query` (an f32 vector of [`Self::dim`]), each scored by
     /// its best chunk, best first (ties by id). Brute force over every chunk.
     pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(String, f32)> {
+        self.nearest_by(query, k, Scan::Auto)
+    }
+
+    /// [`Self::nearest`], scanning as `scan` says (to measure the prefilter against the
+    /// exact scan).
+    pub fn nearest_by(&self, query: &[f32], k: usize, scan: Scan) -> Vec<(String, f32)> {
         let query = QueryVector::new(query);
         let docs = self.read();
-        let mut best = docs.best(&query, k);
+        let prefilter = match scan {
+            Scan::Auto => docs.live_chunks() >= PREFILTER_CHUNKS,
+            Scan::Exact => false,
+            Scan::Prefiltered => true,
+        };
+        let mut best = docs.best(&query, k, prefilter);
         best.sort_by(best_first);
         best.into_iter()
             .map(|(id, score)| (id.to_string(), score))
@@ -592,5 +781,73 @@ mod tests {
         bytes[20] ^= 1;
         std::fs::write(&file, bytes).unwrap();
         assert!(VectorStore::open(&file, 3).is_empty());
+    }
+
+    /// Unit vectors as the model's are: a large part common to all (cosine ~0.8 between any
+    /// two), a part shared by the documents of one topic, and a small part of their own.
+    fn like_the_model(n: usize, dim: usize, seed: &mut u64) -> Vec<Vec<f32>> {
+        let mut next = move || {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        let common: Vec<f32> = (0..dim).map(|_| 2.0 * next()).collect();
+        let topics: Vec<Vec<f32>> = (0..40)
+            .map(|_| (0..dim).map(|_| next()).collect())
+            .collect();
+        (0..n)
+            .map(|i| {
+                let topic = &topics[i % topics.len()];
+                let v: Vec<f32> = (0..dim)
+                    .map(|d| common[d] + topic[d] + 1.5 * next())
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.into_iter().map(|x| x / norm).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_sign_prefilter_finds_most_of_the_exact_nearest_and_scores_them_exactly() {
+        let dim = 384;
+        let mut seed = 11;
+        let mut vectors = like_the_model(4050, dim, &mut seed);
+        let queries = vectors.split_off(4000);
+        let store = VectorStore::in_memory(dim);
+        for (i, v) in vectors.iter().enumerate() {
+            store.insert(format!("d{i}"), doc(1, &[v]));
+        }
+        // The bits were taken again against the mean as the store grew: the last time from
+        // more than half of what it holds.
+        assert!(store.read().centered_at * 2 > 4000);
+        let (k, mut found_share) = (10, 0.0);
+        for query in &queries {
+            let exact = store.nearest_by(query, k, Scan::Exact);
+            let found = store.nearest_by(query, k, Scan::Prefiltered);
+            assert_eq!(found.len(), k);
+            for (id, score) in &found {
+                let alone = store.nearest_by(query, 4000, Scan::Exact);
+                let (_, exact_score) = alone.iter().find(|(i, _)| i == id).unwrap();
+                assert_eq!(score, exact_score, "{id} is scored exactly");
+            }
+            let hits = exact.iter().filter(|e| found.contains(e)).count();
+            found_share += hits as f64 / k as f64;
+        }
+        // 0.99 here; the query's bits taken against zero, not the mean, found 0.91.
+        let recall = found_share / queries.len() as f64;
+        assert!(recall >= 0.95, "recall {recall:.3}");
+
+        // A document equal to the query is found first, also after every document was
+        // replaced (the dead slots compacted away with their bits, the center taken again).
+        let fresh = like_the_model(4000, dim, &mut seed);
+        for (i, v) in fresh.iter().enumerate() {
+            store.insert(format!("d{i}"), doc(2, &[v]));
+        }
+        assert!(store.read().scales.len() < 8000, "compacted");
+        for i in [0, 1999, 2000, 3999] {
+            let found = store.nearest_by(&fresh[i], 1, Scan::Prefiltered);
+            assert_eq!(found[0].0, format!("d{i}"));
+        }
     }
 }
