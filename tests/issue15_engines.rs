@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use common::{index_of, opensearch_of, seed_dir, SeedApp};
+use labsearch::eval::load_queries;
 use labsearch::opensearch::{Config, OpenSearch};
 use labsearch::search::{Engine, SearchEngine, SearchRequest};
+use labsearch::translate::stopwords;
 use labsearch::vocab::Vocabulary;
 
 /// The cluster's URLs, or `None` (the test then passes) when no cluster was started.
@@ -74,6 +76,72 @@ fn filters_and_facets_count_the_same_on_both_engines() {
         countries.len() > 1,
         "country counts ignore the country filter (disjunctive): {countries:?}"
     );
+}
+
+#[test]
+fn questions_lose_their_stop_words_and_words_are_translated_on_the_cluster_too() {
+    let Some(_) = cluster() else { return };
+    let relevance = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/relevance"));
+    let cluster = opensearch_of(
+        &relevance.join("corpus"),
+        &format!("questions-{}", std::process::id()),
+    );
+    // A question ranks by its content words: the same hits as those words alone.
+    let question = "what did other municipalities learn from testing digital home care";
+    let asked = cluster.search(&request(&[("q", question)])).unwrap();
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let content: Vec<&str> = words
+        .iter()
+        .zip(stopwords::dropped(&words))
+        .filter(|(_, dropped)| !dropped)
+        .map(|(w, _)| *w)
+        .collect();
+    assert!(content.len() < words.len(), "{content:?}");
+    assert_eq!(asked.work.stop_words, words.len() - content.len());
+    let plain = cluster
+        .search(&request(&[("q", &content.join(" "))]))
+        .unwrap();
+    let ids = |r: &labsearch::search::SearchResponse| -> Vec<String> {
+        r.hits.iter().map(|h| h.id.clone()).collect()
+    };
+    assert_eq!(ids(&asked), ids(&plain));
+    assert!(!asked.hits.is_empty());
+
+    // Translations find pages in other languages and say so ("kirjasto ← bibliotek"), the
+    // translation marked in the snippet or title of the hit.
+    if !cluster.translates() {
+        eprintln!("no translation file (scripts/fetch-dicts): translation not checked");
+        return;
+    }
+    let analyzers = labsearch::analysis::Analyzers::default();
+    let mut shown = 0;
+    let queries = load_queries(&relevance.join("queries-multilingual.jsonl")).unwrap();
+    for judged in queries.iter().filter(|q| q.filters.is_empty()) {
+        let response = cluster.search(&request(&[("q", &judged.query)])).unwrap();
+        for hit in &response.hits {
+            for reason in &hit.matched {
+                let Some((translation, source)) = reason.split_once(" ← ") else {
+                    continue;
+                };
+                assert!(judged.query.to_lowercase().contains(source), "{reason}");
+                let marked: Vec<String> = hit
+                    .snippet
+                    .split("<mark>")
+                    .skip(1)
+                    .filter_map(|part| part.split_once("</mark>").map(|(w, _)| w))
+                    .chain(hit.title.split_whitespace())
+                    .flat_map(|word| analyzers.whole_terms(hit.lang, &word.to_lowercase()))
+                    .collect();
+                let stems = analyzers.whole_terms(hit.lang, translation);
+                assert!(
+                    stems.iter().all(|s| marked.contains(s)),
+                    "{reason} not shown in {hit:?}"
+                );
+                shown += 1;
+            }
+        }
+    }
+    assert!(shown > 10, "only {shown} translations shown");
 }
 
 #[test]

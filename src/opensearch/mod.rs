@@ -15,6 +15,7 @@ mod mapping;
 mod query;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
@@ -28,6 +29,7 @@ use crate::lang::Lang;
 use crate::matching::TermMatcher;
 use crate::record::Record;
 use crate::search::{EngineHealth, SearchEngine, SearchError, SearchRequest, SearchResponse};
+use crate::translate::Translator;
 use crate::vocab::Vocabulary;
 
 /// How long to wait for a node to accept a connection before trying the next.
@@ -70,6 +72,11 @@ pub struct OpenSearch {
     analyzers: Vec<(Analyzer, Analyzer)>,
     methods: TermMatcher,
     concepts: TermMatcher,
+    /// The analysis of every language, outside OpenSearch: the query's words, and the terms
+    /// of their translations.
+    analysis: crate::analysis::Analyzers,
+    /// Dictionary translations of query words, when the translation file was there.
+    translator: Option<Arc<Translator>>,
 }
 
 /// A failed request: no node answered, or one answered with an error.
@@ -151,9 +158,23 @@ impl OpenSearch {
                 .collect(),
             methods: TermMatcher::new(&vocabulary.methods, &mut full),
             concepts: TermMatcher::new(&vocabulary.concepts_with_places(), &mut full),
+            analysis: full,
+            translator: crate::search::shared_translator(),
             config,
         };
         Ok(engine)
+    }
+
+    /// The same engine with another translator, or none (the default is the translation
+    /// file's, as for the embedded engine).
+    pub fn with_translator(mut self, translator: Option<Arc<Translator>>) -> OpenSearch {
+        self.translator = translator;
+        self
+    }
+
+    /// Whether query words are translated.
+    pub fn translates(&self) -> bool {
+        self.translator.is_some()
     }
 
     /// Creates or updates the index template, and creates the index if it is missing.

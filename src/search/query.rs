@@ -85,9 +85,9 @@ const MIN_REST: usize = 3;
 /// Weight of a word's translations (the best one of the group), against 1 for the word.
 pub const TRANSLATION_WEIGHT: f32 = 0.5;
 /// Translations searched per query word.
-const MAX_TRANSLATIONS_PER_WORD: usize = 8;
+pub const MAX_TRANSLATIONS_PER_WORD: usize = 8;
 /// Translations searched per query.
-const MAX_TRANSLATIONS: usize = 24;
+pub const MAX_TRANSLATIONS: usize = 24;
 
 /// Which of the query's mechanisms are on (all by default; the evaluation turns them off one
 /// by one to measure each).
@@ -301,6 +301,39 @@ pub fn build(
         translations: builder.translations,
         work: builder.work,
     })
+}
+
+/// The translations of a query word an engine may search for, surest first: the
+/// translator's first senses (through a pivot language only if `options` allow, only round
+/// trips if they ask), each with its terms in its language's main analysis; none that reads
+/// there as the word itself (searched already). Engines take at most
+/// [`MAX_TRANSLATIONS_PER_WORD`] of them, and [`MAX_TRANSLATIONS`] per query.
+pub fn translation_candidates<'a>(
+    translator: &Translator,
+    analyzers: &'a Analyzers,
+    word: &'a str,
+    options: TranslateOptions,
+) -> impl Iterator<Item = UsedTranslation> + 'a {
+    translator
+        .translations(word, &Lang::ALL)
+        .into_iter()
+        .filter(move |translation| {
+            (options.pivots || !matches!(translation.via, Via::Pivot(_)))
+                && (!options.round_trip_only || translation.round_trip)
+        })
+        .filter_map(move |translation| {
+            let lang = translation.lang;
+            let stems = analyzers.whole_terms(lang, &translation.text);
+            if stems.is_empty() || stems == analyzers.whole_terms(lang, word) {
+                return None;
+            }
+            Some(UsedTranslation {
+                lang,
+                text: translation.text,
+                source: word.to_string(),
+                stems,
+            })
+        })
 }
 
 /// The query that matches every document, for browsing by facets.
@@ -575,25 +608,18 @@ impl Builder<'_> {
         }
         let present = self.present_languages();
         let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
-        for translation in translator.translations(word, &Lang::ALL) {
+        let candidates: Vec<UsedTranslation> =
+            translation_candidates(&translator, &self.analyzers, word, options)
+                .filter(|used| present.contains(&used.lang))
+                .collect();
+        for used in candidates {
             if alternatives.len() >= MAX_TRANSLATIONS_PER_WORD
                 || self.work.translations >= MAX_TRANSLATIONS
             {
                 break;
             }
-            if (!options.pivots && matches!(translation.via, Via::Pivot(_)))
-                || (options.round_trip_only && !translation.round_trip)
-                || !present.contains(&translation.lang)
-            {
-                continue;
-            }
-            let lang = translation.lang;
-            let stems = self.analyzers.whole_terms(lang, &translation.text);
-            // The word itself, read in that language, is searched already.
-            if stems.is_empty() || stems == self.analyzers.whole_terms(lang, word) {
-                continue;
-            }
-            let query = if let [stem] = stems.as_slice() {
+            let lang = used.lang;
+            let query = if let [stem] = used.stems.as_slice() {
                 let clauses: Vec<Box<dyn Query>> = self
                     .term(self.fields.title_of(lang), stem, TITLE_BOOST)
                     .into_iter()
@@ -601,16 +627,11 @@ impl Builder<'_> {
                     .collect();
                 union(clauses)
             } else {
-                self.body_phrase(lang, &stems)
+                self.body_phrase(lang, &used.stems)
             };
             let Some(query) = query else { continue };
             self.work.translations += 1;
-            self.translations.push(UsedTranslation {
-                lang,
-                text: translation.text,
-                source: word.to_string(),
-                stems,
-            });
+            self.translations.push(used);
             alternatives.push(query);
         }
         match alternatives.len() {
