@@ -73,7 +73,10 @@ fn main() -> anyhow::Result<()> {
     let index = LabIndex::open_or_create(Path::new(dir))?;
 
     let started = Instant::now();
-    let store = VectorStore::in_memory(model.dim());
+    // Saved and loaded again, as a server starting on the index would load it.
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("vectors.bin");
+    let store = VectorStore::open(&file, model.dim());
     let searcher = index.reader().searcher();
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let mut chunk_count = 0usize;
@@ -105,6 +108,15 @@ fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    store.save()?;
+    drop(store);
+    let started = Instant::now();
+    let store = VectorStore::open(&file, model.dim());
+    eprintln!(
+        "the vector file ({:.0} MB) loaded in {:.2} s",
+        std::fs::metadata(&file)?.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
     let engine = Engine::new(index, &Vocabulary::embedded()).with_semantic(Some(Semantic {
         model: Arc::clone(&model),
         store: Arc::new(store),
