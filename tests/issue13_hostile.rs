@@ -399,6 +399,17 @@ fn serve_with_ingest_every_keeps_answering_through_hostile_files() {
         .contains('<'));
     drop(server);
     let index = LabIndex::open_or_create(index_dir.path()).unwrap();
+    // The run seen may be a later one than the run that met the hostile files: the schedule
+    // starts one each second, and a run's status stands only until the next starts. A later
+    // run retries the files that failed, and reports them again, but skips the unchanged
+    // million.ndjson, whose first 2,000 documents went in: its cap is then checked in the
+    // index, not in the report.
+    let first_run = status["counts"]["added"].as_u64() > Some(0);
+    let expect: Vec<(String, Expect)> = expect
+        .into_iter()
+        .filter(|(name, _)| first_run || !name.starts_with("hostile/million.ndjson"))
+        .collect();
+    assert_eq!(search(&index, "q=nummer&limit=1").total, 2000);
     check(&expect, &failed, &index);
 }
 
