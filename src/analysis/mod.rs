@@ -193,6 +193,16 @@ impl Analyzers {
         terms
     }
 
+    /// The main analyzer of `lang` (stemmed, compound parts).
+    pub fn main(&self, lang: Lang) -> &Analyzer {
+        &self.main[lang_index(lang)]
+    }
+
+    /// The folding analyzer of `lang` (diacritics folded).
+    pub fn folding(&self, lang: Lang) -> &Analyzer {
+        &self.folding[lang_index(lang)]
+    }
+
     /// The terms of `text` under the main analysis of `lang`, compound parts marked.
     pub fn tokens(&self, lang: Lang, text: &str) -> Vec<AnalyzedToken> {
         self.main[lang_index(lang)].tokens(text)

@@ -22,7 +22,6 @@ use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::analysis::{Analyzer, Kind, Profile};
 use crate::engine::{Sink, Store};
 use crate::index::IndexError;
 use crate::lang::Lang;
@@ -69,11 +68,10 @@ impl Config {
 pub struct OpenSearch {
     client: Client,
     config: Config,
-    analyzers: Vec<(Analyzer, Analyzer)>,
     methods: TermMatcher,
     concepts: TermMatcher,
-    /// The analysis of every language, outside OpenSearch: the query's words, and the terms
-    /// of their translations.
+    /// The analysis of every language, outside OpenSearch: labsearch's own terms of a
+    /// record, the query's words, and the terms of their translations.
     analysis: crate::analysis::Analyzers,
     /// Dictionary translations of query words, when the translation file was there.
     translator: Option<Arc<Translator>>,
@@ -147,15 +145,6 @@ impl OpenSearch {
         let mut full = crate::analysis::Analyzers::default();
         let engine = OpenSearch {
             client,
-            analyzers: Lang::ALL
-                .into_iter()
-                .map(|lang| {
-                    (
-                        Analyzer::new(lang, Kind::Main, Profile::Full),
-                        Analyzer::new(lang, Kind::Fold, Profile::Full),
-                    )
-                })
-                .collect(),
             methods: TermMatcher::new(&vocabulary.methods, &mut full),
             concepts: TermMatcher::new(&vocabulary.concepts_with_places(), &mut full),
             analysis: full,
@@ -163,13 +152,6 @@ impl OpenSearch {
             config,
         };
         Ok(engine)
-    }
-
-    /// The same engine with another translator, or none (the default is the translation
-    /// file's, as for the embedded engine).
-    pub fn with_translator(mut self, translator: Option<Arc<Translator>>) -> OpenSearch {
-        self.translator = translator;
-        self
     }
 
     /// Whether query words are translated.
@@ -272,9 +254,8 @@ impl OpenSearch {
 
     /// labsearch's own terms of `text` in `lang`, space-separated.
     fn own_terms(&self, lang: Lang, text: &str) -> String {
-        let (main, fold) = &self.analyzers[crate::analysis::lang_index(lang)];
         let mut out = String::with_capacity(text.len());
-        for analyzer in [main, fold] {
+        for analyzer in [self.analysis.main(lang), self.analysis.folding(lang)] {
             analyzer.analyze(text, |form| {
                 out.push_str(form.text);
                 out.push(' ');

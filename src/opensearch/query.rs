@@ -211,9 +211,7 @@ fn text_query(engine: &OpenSearch, text: &str) -> TextQuery {
                 .map(str::to_string),
         );
         // Names are looked for in the whole text: a name may hold a stop word.
-        let tokens = engine.analyzers[crate::analysis::lang_index(lang)]
-            .0
-            .tokens(&plain);
+        let tokens = engine.analysis.tokens(lang, &plain);
         methods.extend(engine.methods.matches_query(lang, &tokens));
         concepts.extend(engine.concepts.matches_query(lang, &tokens));
     }
