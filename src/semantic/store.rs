@@ -177,6 +177,13 @@ struct Slot {
     alive: bool,
 }
 
+impl Slot {
+    /// Whether a search looks at it: alive, with a chunk.
+    fn searched(&self) -> bool {
+        self.alive && self.count > 0
+    }
+}
+
 impl Docs {
     fn new(dim: usize) -> Docs {
         Docs {
@@ -343,7 +350,7 @@ impl Docs {
     fn best<'a>(&'a self, query: &QueryVector, k: usize, prefilter: bool) -> Vec<(&'a str, f32)> {
         let query_signs = prefilter.then(|| self.signs_of(query));
         let best_of = |slots: &'a [Slot]| -> Vec<(&'a str, f32)> {
-            let live = slots.iter().filter(|slot| slot.alive && slot.count > 0);
+            let live = slots.iter().filter(|slot| slot.searched());
             let exact = |slot: &'a Slot| (slot.id.as_str(), self.best_chunk(slot, query));
             let mut scored: Vec<(&'a str, f32)> = match &query_signs {
                 None => live.map(exact).collect(),
@@ -416,7 +423,7 @@ impl Docs {
         let query = &query[..words];
         let mut out = Vec::with_capacity(slots.len());
         for slot in slots {
-            if !slot.alive || slot.count == 0 {
+            if !slot.searched() {
                 continue;
             }
             let signs = &self.signs[slot.first * words..(slot.first + slot.count) * words];
@@ -570,7 +577,9 @@ impl VectorStore {
     }
 
     /// The `k` documents nearest to `query` (an f32 vector of [`Self::dim`]), each scored by
-    /// its best chunk, best first (ties by id). Brute force over every chunk.
+    /// its best chunk, best first (ties by id). Every chunk scored, or from
+    /// [`PREFILTER_CHUNKS`] live chunks on those of the documents the sign bits rank first
+    /// ([`Scan::Auto`]).
     pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(String, f32)> {
         self.nearest_by(query, k, Scan::Auto)
     }
