@@ -108,6 +108,17 @@ fn no_method_is_tagged_through_a_stem_shared_with_an_everyday_word() {
     let mut failures = Vec::new();
     for lang in [Lang::Sv, Lang::Nb, Lang::Da, Lang::Nl, Lang::En, Lang::Fi] {
         let words = word_list(lang);
+        // English has no list in the repo (the compound splitter needs none): Debian's
+        // `wamerican`, which `.ci/run` installs and requires.
+        if words.is_empty()
+            && lang == Lang::En
+            && std::env::var("LABSEARCH_REQUIRE_WORDLISTS").as_deref() != Ok("1")
+        {
+            eprintln!(
+                "English skipped: no /usr/share/dict/american-english (apt-get install wamerican)"
+            );
+            continue;
+        }
         assert!(!words.is_empty(), "no word list for {lang:?}");
         let mut by_stem: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for word in &words {
