@@ -130,8 +130,12 @@ fn main() -> anyhow::Result<()> {
         .filter(|l| !l.trim().is_empty())
     {
         let params = line.split_once('\t').map_or(line, |(_, p)| p);
-        let request = SearchRequest::from_query_string(params)
-            .map_err(|e| anyhow::anyhow!("{params}: {e}"))?;
+        let request = SearchRequest {
+            // The default would rank by meaning too: every document has vectors here.
+            mode: Mode::Keyword,
+            ..SearchRequest::from_query_string(params)
+                .map_err(|e| anyhow::anyhow!("{params}: {e}"))?
+        };
         if !request.query.trim().is_empty() {
             requests.push(request);
         }

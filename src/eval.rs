@@ -339,7 +339,12 @@ pub fn run_signals(data: &Path, queries: &[JudgedQuery]) -> Result<SignalsReport
     let (mut hybrid_ms, mut hybrid_searches) = (0.0, 0usize);
     let mut per_query = Vec::with_capacity(queries.len());
     for query in queries {
-        let request = request_of(query).expect("filters were checked when loading");
+        // The keyword signals by keywords alone, though the documents have vectors (the
+        // default, `mode=auto`, would rank by meaning too).
+        let request = SearchRequest {
+            mode: crate::search::Mode::Keyword,
+            ..request_of(query).expect("filters were checked when loading")
+        };
         let mut rankings: Vec<Vec<String>> = Vec::with_capacity(signals.len());
         for signal in &signals {
             let ranking = match signal {

@@ -109,7 +109,9 @@ fn a_swedish_question_finds_a_finnish_report_by_meaning_alone() {
         return;
     };
     let engine = embedded_engine(model);
-    let keyword = engine.search(&request(&format!("q={QUERY}"))).unwrap();
+    let keyword = engine
+        .search(&request(&format!("q={QUERY}&mode=keyword")))
+        .unwrap();
     assert!(
         !sources(&keyword).contains(&"fi-lumityot.txt"),
         "keywords alone find it: {:?}",
@@ -127,6 +129,11 @@ fn a_swedish_question_finds_a_finnish_report_by_meaning_alone() {
     assert!(first.snippet.contains("hiekoitus"), "{}", first.snippet);
     assert!(hybrid.total >= 1);
 
+    // Every document has its vectors: the default (`mode=auto`) ranks by meaning too.
+    let default = engine.search(&request(&format!("q={QUERY}"))).unwrap();
+    assert_eq!(default.mode, Mode::Hybrid);
+    assert_eq!(sources(&default), sources(&hybrid));
+
     // The facet filters still apply to what meaning finds.
     let dutch = engine
         .search(&request(&format!("q={QUERY}&mode=hybrid&lang=nl")))
@@ -137,6 +144,70 @@ fn a_swedish_question_finds_a_finnish_report_by_meaning_alone() {
         "{:?}",
         sources(&dutch)
     );
+}
+
+#[test]
+fn the_default_ranks_by_meaning_only_while_every_document_has_its_vectors() {
+    let Some(model) =
+        model("the_default_ranks_by_meaning_only_while_every_document_has_its_vectors")
+    else {
+        return;
+    };
+    let data = common::corpus(CORPUS);
+    let index_dir = tempfile::tempdir().unwrap();
+    let index = LabIndex::open_or_create(index_dir.path()).unwrap();
+    let ingest = || {
+        pipeline::ingest(&index, data.path(), &IngestOptions::default()).unwrap();
+        index.reader().reload().unwrap();
+    };
+    ingest();
+    let semantic = Semantic::for_index(model, &index);
+    let engine = Engine::new(index.clone(), &Vocabulary::embedded())
+        .with_translator(None)
+        .with_semantic(Some(semantic.clone()));
+    let mode = |params: &str| engine.search(&request(params)).unwrap().mode;
+    let query = format!("q={QUERY}");
+    let asked = format!("q={QUERY}&mode=hybrid");
+    assert_eq!(mode(&query), Mode::Keyword, "nothing embedded yet");
+    assert_eq!(
+        mode(&asked),
+        Mode::Hybrid,
+        "asked for, meaning ranks what it has"
+    );
+    embed::sync(&index, &semantic, &|| false).unwrap();
+    assert_eq!(mode(&query), Mode::Hybrid);
+    assert_eq!(
+        mode("q="),
+        Mode::Keyword,
+        "browsing has no meaning to rank by"
+    );
+
+    // A new document waits for its vectors: keywords alone rank until it has them.
+    std::fs::write(
+        data.path().join("sv-bibliotek.txt"),
+        "Meröppet bibliotek\n\nBiblioteket i kommunen har öppet utan personal på kvällarna.",
+    )
+    .unwrap();
+    ingest();
+    assert_eq!(mode(&query), Mode::Keyword);
+    embed::sync(&index, &semantic, &|| false).unwrap();
+    assert_eq!(mode(&query), Mode::Hybrid);
+
+    // A deleted document's vectors stay until the next embedding run; every document left
+    // still has its own.
+    std::fs::remove_file(data.path().join("en-budget.txt")).unwrap();
+    ingest();
+    assert_eq!(semantic.store.len(), CORPUS.len() + 1);
+    assert_eq!(mode(&query), Mode::Hybrid);
+    // One deleted and one added: as many vectors as documents, yet one lacks its own.
+    std::fs::write(
+        data.path().join("nl-markt.txt"),
+        "Weekmarkt\n\nDe markt op zaterdag kreeg nieuwe kramen en een fietsenstalling.",
+    )
+    .unwrap();
+    ingest();
+    assert_eq!(semantic.store.len() as u64, engine.num_documents());
+    assert_eq!(mode(&query), Mode::Keyword);
 }
 
 #[test]

@@ -24,7 +24,8 @@ pub struct SearchResponseDto {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     suggestions: Vec<String>,
     /// The ranking that answered: `keyword`, or `hybrid` (keywords fused with meaning). A
-    /// `mode=hybrid` request says `keyword` when the server has no embedding model.
+    /// `mode=hybrid` request says `keyword` when the server has no embedding model; the
+    /// default, `mode=auto`, says which it chose.
     mode: &'static str,
 }
 

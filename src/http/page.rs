@@ -21,7 +21,7 @@ use crate::http::i18n::{self, Labels, Ui};
 use crate::http::metrics::SearchHits;
 use crate::http::routes::AppState;
 use crate::search::request::MAX_OFFSET;
-use crate::search::{SearchRequest, SearchResponse};
+use crate::search::{Mode, SearchRequest, SearchResponse};
 
 /// Hits per page.
 pub const PAGE_SIZE: usize = 10;
@@ -69,8 +69,9 @@ struct PageQuery {
     limit: Option<usize>,
     /// The page language, when the URL chose one.
     ui: Option<Ui>,
-    /// `mode=hybrid`: also rank by meaning (shown when the engine has the model).
-    hybrid: bool,
+    /// `mode=hybrid` or `mode=keyword` when the URL chose (the switch "also rank by meaning",
+    /// shown when the engine has the model); otherwise the engine's default.
+    mode: Option<Mode>,
 }
 
 impl PageQuery {
@@ -92,7 +93,9 @@ impl PageQuery {
                 "page" => query.page = value.parse().unwrap_or(1).max(1),
                 "limit" => query.limit = value.parse().ok().map(|n: usize| n.clamp(1, 100)),
                 "ui" => query.ui = Ui::from_tag(&value),
-                "mode" => query.hybrid = value == "hybrid",
+                // The form sends `mode=keyword` then, when the switch is on, `mode=hybrid`:
+                // the last one counts.
+                "mode" => query.mode = value.parse().ok().filter(|m| *m != Mode::Auto),
                 _ => {}
             }
         }
@@ -116,8 +119,8 @@ impl PageQuery {
         if let Some(year) = &year {
             pairs.push(("year", year));
         }
-        if self.hybrid {
-            pairs.push(("mode", "hybrid"));
+        if let Some(mode) = self.mode {
+            pairs.push(("mode", mode.as_str()));
         }
         SearchRequest::from_params(pairs)
     }
@@ -157,8 +160,8 @@ impl PageQuery {
         if let Some(ui) = self.ui {
             out.append_pair("ui", ui.code());
         }
-        if self.hybrid {
-            out.append_pair("mode", "hybrid");
+        if let Some(mode) = self.mode {
+            out.append_pair("mode", mode.as_str());
         }
         out.finish()
     }
@@ -404,7 +407,7 @@ fn base_view(query: &PageQuery, ui: Ui) -> SearchView {
         .href(),
         q: query.q.clone(),
         meaning_available: false,
-        hybrid: query.hybrid,
+        hybrid: query.mode == Some(Mode::Hybrid),
         year_from: query.year_from.clone(),
         year_to: query.year_to.clone(),
         facets: Vec::new(),
@@ -588,6 +591,9 @@ pub(crate) async fn search_page(
     let ui = Ui::choose(query.ui.map(Ui::code), accept_language(&headers));
     let mut view = base_view(&query, ui);
     view.meaning_available = state.engine.ranks_by_meaning();
+    if query.mode.is_none() {
+        view.hybrid = state.engine.ranks_by_meaning_by_default();
+    }
     let (status, hits) = match query.request() {
         Ok(mut request) => {
             request.deadline = Some(std::time::Instant::now() + state.limits.deadline);
@@ -814,20 +820,21 @@ mod tests {
     fn the_meaning_switch_travels_in_the_url_and_the_request() {
         let query = PageQuery::parse(Some("q=hemtj%C3%A4nst&mode=hybrid"));
         assert_eq!(query.href(), "/?q=hemtj%C3%A4nst&mode=hybrid");
-        assert_eq!(
-            query.request().expect("valid").mode,
-            crate::search::Mode::Hybrid
-        );
+        assert_eq!(query.request().expect("valid").mode, Mode::Hybrid);
         assert_eq!(
             query.with_page(2).href(),
             "/?q=hemtj%C3%A4nst&page=2&mode=hybrid"
         );
+        // The form sends the hidden `mode=keyword`, then the switch's `mode=hybrid` when on.
         let plain = PageQuery::parse(Some("q=hemtj%C3%A4nst&mode=keyword"));
-        assert_eq!(plain.href(), "/?q=hemtj%C3%A4nst");
-        assert_eq!(
-            plain.request().expect("valid").mode,
-            crate::search::Mode::Keyword
-        );
+        assert_eq!(plain.href(), "/?q=hemtj%C3%A4nst&mode=keyword");
+        assert_eq!(plain.request().expect("valid").mode, Mode::Keyword);
+        let on = PageQuery::parse(Some("q=hemtj%C3%A4nst&mode=keyword&mode=hybrid"));
+        assert_eq!(on.request().expect("valid").mode, Mode::Hybrid);
+        // Without a choice in the URL, the engine's default.
+        let neither = PageQuery::parse(Some("q=hemtj%C3%A4nst&mode=auto"));
+        assert_eq!(neither.href(), "/?q=hemtj%C3%A4nst");
+        assert_eq!(neither.request().expect("valid").mode, Mode::Auto);
     }
 
     #[test]
@@ -842,6 +849,11 @@ mod tests {
             html.contains("name=\"mode\" value=\"hybrid\" checked"),
             "{html}"
         );
+        // Turned off, the form still says so (an unticked box sends nothing).
+        let keyword = html
+            .find("name=\"mode\" value=\"keyword\"")
+            .expect("hidden mode");
+        assert!(keyword < html.find("value=\"hybrid\"").unwrap(), "{html}");
         assert!(html.contains(i18n::labels(Ui::En).by_meaning));
     }
 

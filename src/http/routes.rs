@@ -127,7 +127,7 @@ pub fn app(state: AppState) -> Router {
         ("year" = Option<String>, Query, description = "2019, 2016..2018, 2019.. or ..2018", example = "2016..2020"),
         ("limit" = Option<usize>, Query, description = "Hits per page, 1-100 (default 10)", example = 10),
         ("offset" = Option<usize>, Query, description = "Hits to skip, 0-10000 (default 0)", example = 0),
-        ("mode" = Option<String>, Query, description = "keyword (default) or hybrid: keywords fused with meaning by reciprocal rank; answered by keywords, with \"mode\": \"keyword\", when the server has no embedding model", example = "keyword"),
+        ("mode" = Option<String>, Query, description = "auto (default), keyword or hybrid. hybrid: keywords fused with meaning by reciprocal rank; answered by keywords, with \"mode\": \"keyword\", when the server has no embedding model. auto: hybrid when the server has the model and every document its vectors (the embedding job has caught up with the last ingest), keyword otherwise", example = "auto"),
     ),
     responses(
         (status = 200, description = "Ranked hits and disjunctive facet counts", body = SearchResponseDto, example = json!(openapi::examples::search())),

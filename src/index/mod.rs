@@ -254,6 +254,40 @@ impl LabIndex {
         }
     }
 
+    /// Whether `has` holds for the id of every live document of `searcher` (it stops at the
+    /// first that fails): the ids read from each segment's term dictionary, no stored
+    /// document read.
+    pub fn every_live_id(
+        &self,
+        searcher: &Searcher,
+        mut has: impl FnMut(&str) -> bool,
+    ) -> Result<bool, IndexError> {
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.id)?;
+            let mut terms = inverted.terms().stream().map_err(TantivyError::from)?;
+            while terms.advance() {
+                let alive = match segment.alive_bitset() {
+                    None => true,
+                    // A replaced or deleted document's id may be there, deleted.
+                    Some(_) => {
+                        let mut postings = inverted
+                            .read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)
+                            .map_err(TantivyError::from)?;
+                        let mut doc = postings.doc();
+                        while doc != TERMINATED && segment.is_deleted(doc) {
+                            doc = postings.advance();
+                        }
+                        doc != TERMINATED
+                    }
+                };
+                if alive && !has(&String::from_utf8_lossy(terms.key())) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Where the live document with this id is in `searcher`'s segments: a look-up of the id
     /// in each segment's term dictionary, no stored document read.
     pub fn address_of(

@@ -12,7 +12,7 @@ pub mod snippet;
 pub mod suggest;
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use tantivy::collector::Count;
@@ -159,6 +159,11 @@ pub trait SearchEngine: Send + Sync + 'static {
     fn ranks_by_meaning(&self) -> bool {
         false
     }
+    /// Whether the default, `mode=auto`, ranks a query by meaning too now (the model is
+    /// there and every document has its vectors).
+    fn ranks_by_meaning_by_default(&self) -> bool {
+        false
+    }
 
     /// Builds ahead of time what searches would otherwise build on first use (per-segment
     /// caches), so that the first searches after a start or a commit answer in time. Cheap
@@ -197,6 +202,8 @@ pub struct Engine {
     facets: facets::FacetCache,
     /// The model and this index's document vectors, when the model is there.
     semantic: Option<crate::semantic::Semantic>,
+    /// Whether the vectors covered the index (`hybrid::Engine::vectors_cover_index`).
+    coverage: Arc<Mutex<Option<hybrid::Coverage>>>,
 }
 
 /// The translator of the default translation file ([`translate::default_path`]), loaded once
@@ -253,6 +260,7 @@ impl Engine {
                 options: query::QueryOptions::default(),
             },
             facets: facets::FacetCache::default(),
+            coverage: Arc::default(),
         }
     }
 }
@@ -273,6 +281,7 @@ impl Engine {
     /// The same engine with another model and vector store, or none (keyword ranking only).
     pub fn with_semantic(mut self, semantic: Option<crate::semantic::Semantic>) -> Engine {
         self.semantic = semantic;
+        self.coverage = Arc::default();
         self
     }
 
@@ -434,6 +443,12 @@ impl SearchEngine for Engine {
 
     fn ranks_by_meaning(&self) -> bool {
         self.semantic.is_some()
+    }
+
+    fn ranks_by_meaning_by_default(&self) -> bool {
+        self.semantic
+            .as_ref()
+            .is_some_and(|semantic| self.vectors_cover_index(semantic).unwrap_or(false))
     }
 
     fn warm(&self) -> Result<(), SearchError> {

@@ -96,18 +96,25 @@ pub struct SearchRequest {
     /// When set, the engine gives up at its next step after this instant
     /// ([`crate::search::SearchError::Timeout`]): a request nobody waits for stops working.
     pub deadline: Option<std::time::Instant>,
-    /// How hits are ranked: by keywords (the default), or fused with meaning.
+    /// How hits are ranked: by meaning too where it can be (the default), by keywords only,
+    /// or fused with meaning whatever the vectors cover.
     pub mode: Mode,
 }
 
 /// How a search ranks its hits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Mode {
-    /// By the query's words (and their forms, translations, tags).
+    /// [`Mode::Hybrid`] when the engine has the embedding model and every document of the
+    /// index has its vectors; [`Mode::Keyword`] otherwise (no model, or the embedding job has
+    /// not caught up with the last ingest: documents still waiting for their vectors would be
+    /// ranked below those that have them). A response says which answered.
     #[default]
+    Auto,
+    /// By the query's words (and their forms, translations, tags).
     Keyword,
     /// The keyword ranking fused by reciprocal rank with the documents nearest in meaning
-    /// (`crate::search::hybrid`); where there is no model, the keyword ranking, saying so.
+    /// (`crate::search::hybrid`), embedded or not; where there is no model, the keyword
+    /// ranking, saying so.
     Hybrid,
 }
 
@@ -115,6 +122,7 @@ impl Mode {
     /// Its name in the `mode` parameter and on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
+            Mode::Auto => "auto",
             Mode::Keyword => "keyword",
             Mode::Hybrid => "hybrid",
         }
@@ -126,9 +134,12 @@ impl FromStr for Mode {
 
     fn from_str(s: &str) -> Result<Mode, String> {
         match s.trim() {
+            "auto" => Ok(Mode::Auto),
             "keyword" => Ok(Mode::Keyword),
             "hybrid" => Ok(Mode::Hybrid),
-            other => Err(format!("mode must be keyword or hybrid; got '{other}'")),
+            other => Err(format!(
+                "mode must be auto, keyword or hybrid; got '{other}'"
+            )),
         }
     }
 }
@@ -144,7 +155,7 @@ impl Default for SearchRequest {
             limit: DEFAULT_LIMIT,
             offset: 0,
             deadline: None,
-            mode: Mode::Keyword,
+            mode: Mode::Auto,
         }
     }
 }
@@ -398,8 +409,9 @@ mod tests {
         assert_eq!(request.methods, ["service-design"]);
         assert_eq!(request.langs, [Lang::Nb]);
         assert_eq!((request.limit, request.offset), (5, 10));
-        assert_eq!(request.mode, Mode::Keyword);
+        assert_eq!(request.mode, Mode::Auto);
         assert_eq!(parse("q=x&mode=hybrid").unwrap().mode, Mode::Hybrid);
+        assert_eq!(parse("q=x&mode=auto").unwrap().mode, Mode::Auto);
         assert_eq!(parse("mode=keyword").unwrap().mode, Mode::Keyword);
     }
 

@@ -166,6 +166,10 @@ struct Docs {
     /// again) once they have doubled, so the center follows the collection for a constant
     /// amortised cost per chunk.
     centered_at: usize,
+    /// Changes whenever a document id comes or goes (not when a document's vectors are
+    /// replaced): what decides whether the vectors cover an index can be remembered until
+    /// then.
+    ids_changed: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -258,8 +262,9 @@ impl Docs {
     }
 
     fn insert(&mut self, id: String, vectors: DocVectors) {
-        if let Some(slot) = self.by_id.remove(&id) {
-            self.kill(slot);
+        match self.by_id.remove(&id) {
+            Some(slot) => self.kill(slot),
+            None => self.ids_changed += 1,
         }
         let first = self.scales.len();
         for chunk in &vectors.chunks {
@@ -294,6 +299,9 @@ impl Docs {
             self.by_id.remove(&self.slots[slot].id);
             self.kill(slot);
         }
+        if !gone.is_empty() {
+            self.ids_changed += 1;
+        }
         self.compact_if_mostly_dead();
         gone.len()
     }
@@ -318,6 +326,7 @@ impl Docs {
             sums: std::mem::take(&mut self.sums),
             center: std::mem::take(&mut self.center),
             centered_at: self.centered_at.min(self.live_chunks()),
+            ids_changed: self.ids_changed,
             ..Docs::new(self.dim)
         };
         for slot in std::mem::take(&mut self.slots)
@@ -561,6 +570,18 @@ impl VectorStore {
         self.len() == 0
     }
 
+    /// Documents with vectors, and a number that changes whenever one of their ids comes or
+    /// goes (a document whose vectors are replaced keeps it).
+    pub fn ids_state(&self) -> (usize, u64) {
+        let docs = self.read();
+        (docs.len(), docs.ids_changed)
+    }
+
+    /// Whether `id` has vectors.
+    pub fn contains(&self, id: &str) -> bool {
+        self.read().by_id.contains_key(id)
+    }
+
     /// The content hash of the vectors of `id`, if it has any.
     pub fn hash_of(&self, id: &str) -> Option<[u8; 32]> {
         self.read().hash_of(id)
@@ -749,16 +770,22 @@ mod tests {
         let store = VectorStore::in_memory(2);
         store.insert("a".into(), doc(1, &[&[1.0, 0.0]]));
         store.insert("b".into(), doc(2, &[&[0.0, 1.0], &[0.6, 0.8]]));
+        let (count, ids) = store.ids_state();
         for round in 0..10u8 {
             store.insert("a".into(), doc(10 + round, &[&[0.0, 1.0]]));
         }
         assert_eq!(store.hash_of("a"), Some([19; 32]));
+        // Replacing vectors (with the compactions it caused) leaves the ids as they were.
+        assert_eq!(store.ids_state(), (count, ids));
         let found = store.nearest(&[0.0, 1.0], 5);
         assert_eq!(found.len(), 2);
         assert!(found.iter().all(|(_, score)| (score - 1.0).abs() < 0.02));
         assert_eq!(store.retain(|id| id != "b"), 1);
         assert_eq!(store.len(), 1);
         assert_eq!(store.hash_of("b"), None);
+        assert!(store.contains("a") && !store.contains("b"));
+        assert_ne!(store.ids_state().1, ids, "an id went");
+
         let found = store.nearest(&[1.0, 0.0], 5);
         assert_eq!(found.len(), 1);
         assert!(
@@ -770,6 +797,23 @@ mod tests {
         let docs = store.read();
         assert!(docs.scales.len() <= 3, "{} chunks kept", docs.scales.len());
         assert_eq!(docs.values.len(), docs.scales.len() * 2);
+    }
+
+    #[test]
+    fn the_ids_state_changes_when_an_id_comes_or_goes_not_when_vectors_are_replaced() {
+        let store = VectorStore::in_memory(2);
+        let empty = store.ids_state();
+        store.insert("a".into(), doc(1, &[&[1.0, 0.0]]));
+        let one = store.ids_state();
+        assert_ne!(one, empty);
+        store.insert("a".into(), doc(2, &[&[0.0, 1.0]]));
+        assert_eq!(store.ids_state(), one);
+        assert_eq!(store.retain(|_| true), 0);
+        assert_eq!(store.ids_state(), one);
+        store.insert("b".into(), doc(3, &[&[1.0, 0.0]]));
+        store.retain(|id| id != "b");
+        assert_eq!(store.ids_state().0, one.0);
+        assert_ne!(store.ids_state(), one, "b came and went");
     }
 
     #[test]
