@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! scripts/fetch-model
-//! cargo run --release --example bench_hybrid -- /tmp/c-index scripts/bench.d/queries.txt [QUERIES]
+//! cargo run --release --example bench_hybrid -- /tmp/c-index scripts/bench.d/queries.txt [QUERIES [VECTOR_FILE]]
 //! ```
 //!
 //! Embedding 100,000 documents takes the model about 0.4 s of CPU each (11 hours on 2 cores),
@@ -13,10 +13,11 @@
 //! once in each mode (a repeated text would be answered from the recent query vectors); the
 //! first QUERIES of the mix (default all). Prints p50/p95/p99 of both modes and of the parts of
 //! a hybrid search (embedding the query, the nearest chunks, prefiltered and exact), the recall
-//! of the prefilter against the exact search, and one JSON line on stdout.
+//! of the prefilter against the exact search, and one JSON line on stdout. The vectors are
+//! saved in VECTOR_FILE when given (`INDEX_DIR/semantic/vectors.bin` is what a server loads).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -65,7 +66,7 @@ fn random_unit(dim: usize, seed: &mut u64) -> Vec<f32> {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(dir), Some(mix)) = (args.first(), args.get(1)) else {
-        anyhow::bail!("usage: bench_hybrid INDEX_DIR QUERIES_FILE [QUERIES]");
+        anyhow::bail!("usage: bench_hybrid INDEX_DIR QUERIES_FILE [QUERIES [VECTOR_FILE]]");
     };
     let limit: usize = args.get(2).map_or(Ok(usize::MAX), |n| n.parse())?;
     let model = labsearch::semantic::load_model(&labsearch::semantic::model::default_dir())
@@ -73,9 +74,12 @@ fn main() -> anyhow::Result<()> {
     let index = LabIndex::open_or_create(Path::new(dir))?;
 
     let started = Instant::now();
-    // Saved and loaded again, as a server starting on the index would load it.
+    // Saved and loaded again, as a server starting on the index would load it; kept in
+    // VECTOR_FILE when given (`INDEX_DIR/semantic/vectors.bin` is the server's).
     let dir = tempfile::tempdir()?;
-    let file = dir.path().join("vectors.bin");
+    let file = args
+        .get(3)
+        .map_or_else(|| dir.path().join("vectors.bin"), PathBuf::from);
     let store = VectorStore::open(&file, model.dim());
     let searcher = index.reader().searcher();
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;

@@ -56,6 +56,11 @@ impl Engine {
             return None;
         }
         let semantic = self.semantic.as_ref()?;
+        // A large vector file loads after the server starts (`VectorStore::open_shared`):
+        // until then meaning knows no document.
+        if !semantic.store.is_loaded() {
+            return None;
+        }
         if request.mode == Mode::Auto {
             match self.vectors_cover_index(semantic) {
                 Ok(true) => {}

@@ -101,6 +101,8 @@ pub fn sync(
 ) -> Result<SyncReport, SemanticError> {
     let started = Instant::now();
     let mut report = SyncReport::default();
+    // A large vector file may still be loading: what it holds need not be embedded again.
+    semantic.store.wait_loaded();
     // The reader reloads on commit after a delay: see the commit just made.
     index.reader().reload()?;
     let searcher = index.reader().searcher();

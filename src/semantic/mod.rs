@@ -147,7 +147,7 @@ fn shared_store(index_dir: &Path, dim: usize) -> Arc<VectorStore> {
             return store;
         }
     }
-    let store = Arc::new(VectorStore::open(&file, dim));
+    let store = VectorStore::open_shared(&file, dim);
     stores.insert(key, Arc::downgrade(&store));
     store
 }
