@@ -116,6 +116,11 @@ enum Command {
         /// (default: 1.5 per core, plus one).
         #[arg(long, env = "LABSEARCH_MAX_CONCURRENT")]
         max_concurrent: Option<usize>,
+        /// How a search without `mode` ranks: `auto` (by meaning too, with the embedding
+        /// model, once every document has its vectors), `keyword` (the most searches a
+        /// second: a hybrid search embeds its query, ~25 ms of CPU) or `hybrid`.
+        #[arg(long, env = "LABSEARCH_DEFAULT_MODE", default_value = "auto")]
+        default_mode: labsearch::search::Mode,
         #[command(flatten)]
         engine: EngineArgs,
     },
@@ -325,22 +330,21 @@ fn main() -> ExitCode {
             rebuild_if_corrupt,
             request_timeout,
             max_concurrent,
+            default_mode,
             engine,
         } => {
             let http_limits = labsearch::http::limits::Limits::new(
                 request_timeout,
                 max_concurrent.unwrap_or_else(labsearch::http::limits::default_concurrency),
             );
-            serve(
-                &dirs,
+            let serving = Serving {
                 addr,
                 ingest_every,
-                limits.options(false),
                 rebuild_if_corrupt,
-                http_limits,
-                &engine,
-            )
-            .map(|()| ExitCode::SUCCESS)
+                default_mode,
+            };
+            serve(&dirs, &serving, limits.options(false), http_limits, &engine)
+                .map(|()| ExitCode::SUCCESS)
         }
         Command::ExtractPdf { memory, cpu } => {
             let code = pipeline::isolate::child_main(memory, cpu);
@@ -831,24 +835,38 @@ fn return_free_memory() {
 /// How often `serve` looks for new segments to warm the search caches of.
 const WARM_EVERY: Duration = Duration::from_secs(1);
 
+/// What `serve` was told beyond the directories, limits and engine.
+#[derive(Debug, Clone, Copy)]
+struct Serving {
+    addr: SocketAddr,
+    ingest_every: Option<Duration>,
+    rebuild_if_corrupt: bool,
+    default_mode: labsearch::search::Mode,
+}
+
 /// Opens the index (ingesting first when it is empty or was built by another version) and
 /// serves until Ctrl-C, re-ingesting on a schedule when asked to.
 fn serve(
     dirs: &Dirs,
-    addr: SocketAddr,
-    ingest_every: Option<Duration>,
+    serving: &Serving,
     options: IngestOptions,
-    rebuild_if_corrupt: bool,
     http_limits: labsearch::http::limits::Limits,
     engine: &EngineArgs,
 ) -> anyhow::Result<()> {
+    let Serving {
+        addr,
+        ingest_every,
+        rebuild_if_corrupt,
+        default_mode,
+    } = *serving;
     let vocabulary = Vocabulary::load(&dirs.data)?;
     // With the embedding model, the embedded engine's document vectors follow its index.
     let mut semantic = None;
     let (store, engine): (Arc<dyn Store>, Arc<dyn SearchEngine>) = match engine.engine {
         EngineKind::Tantivy => {
             let index = open_tantivy_for_serve(dirs, rebuild_if_corrupt)?;
-            let engine = Arc::new(Engine::new(index.clone(), &vocabulary));
+            let engine =
+                Arc::new(Engine::new(index.clone(), &vocabulary).with_default_mode(default_mode));
             semantic = engine.semantic().cloned().map(|s| (index.clone(), s));
             (Arc::new(index), engine)
         }

@@ -208,6 +208,20 @@ fn the_default_ranks_by_meaning_only_while_every_document_has_its_vectors() {
     ingest();
     assert_eq!(semantic.store.len() as u64, engine.num_documents());
     assert_eq!(mode(&query), Mode::Keyword);
+
+    // A server told otherwise (`serve --default-mode`): hybrid whatever the vectors cover,
+    // or keywords only, however complete they are.
+    let always = engine.clone().with_default_mode(Mode::Hybrid);
+    assert_eq!(always.search(&request(&query)).unwrap().mode, Mode::Hybrid);
+    assert!(always.ranks_by_meaning_by_default());
+    assert!(!engine.ranks_by_meaning_by_default());
+    embed::sync(&index, &semantic, &|| false).unwrap();
+    assert_eq!(mode(&query), Mode::Hybrid);
+    assert!(engine.ranks_by_meaning_by_default());
+    let never = engine.clone().with_default_mode(Mode::Keyword);
+    assert_eq!(never.search(&request(&query)).unwrap().mode, Mode::Keyword);
+    assert_eq!(never.search(&request(&asked)).unwrap().mode, Mode::Hybrid);
+    assert!(!never.ranks_by_meaning_by_default());
 }
 
 #[test]

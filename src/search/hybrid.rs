@@ -52,7 +52,11 @@ impl Engine {
         &self,
         request: &SearchRequest,
     ) -> Option<Result<SearchResponse, SearchError>> {
-        if request.mode == Mode::Keyword || request.query.trim().is_empty() {
+        let mode = match request.mode {
+            Mode::Auto => self.default_mode,
+            asked => asked,
+        };
+        if mode == Mode::Keyword || request.query.trim().is_empty() {
             return None;
         }
         let semantic = self.semantic.as_ref()?;
@@ -61,7 +65,7 @@ impl Engine {
         if !semantic.store.is_loaded() {
             return None;
         }
-        if request.mode == Mode::Auto {
+        if mode == Mode::Auto {
             match self.vectors_cover_index(semantic) {
                 Ok(true) => {}
                 Ok(false) => return None,

@@ -204,6 +204,9 @@ pub struct Engine {
     semantic: Option<crate::semantic::Semantic>,
     /// Whether the vectors covered the index (`hybrid::Engine::vectors_cover_index`).
     coverage: Arc<Mutex<Option<hybrid::Coverage>>>,
+    /// What a request's `Mode::Auto` means here (`Mode::Auto` itself unless the server was
+    /// told otherwise).
+    default_mode: Mode,
 }
 
 /// The translator of the default translation file ([`translate::default_path`]), loaded once
@@ -261,6 +264,7 @@ impl Engine {
             },
             facets: facets::FacetCache::default(),
             coverage: Arc::default(),
+            default_mode: Mode::Auto,
         }
     }
 }
@@ -282,6 +286,14 @@ impl Engine {
     pub fn with_semantic(mut self, semantic: Option<crate::semantic::Semantic>) -> Engine {
         self.semantic = semantic;
         self.coverage = Arc::default();
+        self
+    }
+
+    /// The same engine ranking a request that leaves the mode to it (`Mode::Auto`) as `mode`
+    /// says: `Mode::Keyword` serves the most searches a second, `Mode::Auto` (the default)
+    /// ranks by meaning too once every document has its vectors.
+    pub fn with_default_mode(mut self, mode: Mode) -> Engine {
+        self.default_mode = mode;
         self
     }
 
@@ -446,9 +458,14 @@ impl SearchEngine for Engine {
     }
 
     fn ranks_by_meaning_by_default(&self) -> bool {
-        self.semantic
-            .as_ref()
-            .is_some_and(|semantic| self.vectors_cover_index(semantic).unwrap_or(false))
+        self.semantic.as_ref().is_some_and(|semantic| {
+            semantic.store.is_loaded()
+                && match self.default_mode {
+                    Mode::Keyword => false,
+                    Mode::Hybrid => true,
+                    Mode::Auto => self.vectors_cover_index(semantic).unwrap_or(false),
+                }
+        })
     }
 
     fn warm(&self) -> Result<(), SearchError> {
