@@ -413,6 +413,42 @@ impl TermMatcher {
         found.into_iter().collect()
     }
 
+    /// The slugs of [`TermMatcher::matches`] that `tokens` name `times` times or more: each
+    /// word that names one counts once, by itself or by a compound part of it (the tokens of
+    /// a word and its parts share a position).
+    pub fn named_often(&self, lang: Lang, tokens: &[AnalyzedToken], times: usize) -> Vec<String> {
+        let terms = &self.by_lang[lang_index(lang)];
+        let mut hits_of: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut here: Vec<usize> = Vec::new();
+        let mut count_here = |here: &mut Vec<usize>| {
+            for idx in here.drain(..) {
+                *counts.entry(idx).or_default() += 1;
+            }
+        };
+        let mut position = None;
+        for token in tokens {
+            if position != Some(token.position) {
+                count_here(&mut here);
+                position = Some(token.position);
+            }
+            let hits = hits_of
+                .entry(token.text.as_str())
+                .or_insert_with(|| self.text_hits(terms, &token.text));
+            for idx in hits.iter() {
+                if !here.contains(idx) {
+                    here.push(*idx);
+                }
+            }
+        }
+        count_here(&mut here);
+        counts
+            .into_iter()
+            .filter(|(_, n)| *n >= times)
+            .map(|(idx, _)| self.slugs[idx].clone())
+            .collect()
+    }
+
     /// Like [`TermMatcher::matches`], for the words of a query: a query word may also be the
     /// first or last part of a one-word term ("intressent" names "intressentanalys",
     /// "huisvesting" names "volkshuisvesting").
@@ -661,6 +697,31 @@ mod tests {
             tagged(Lang::Nb, "Byggesaken tok et år."),
             ["building-permits"]
         );
+    }
+
+    #[test]
+    fn a_concept_named_often_is_told_from_one_named_once() {
+        use crate::vocab::{TermEntry, TermSet};
+        let set = TermSet {
+            entries: vec![TermEntry {
+                slug: "library".into(),
+                label: "Library".into(),
+                terms: vec![(Lang::Sv, "bibliotek".into())],
+                described: Vec::new(),
+            }],
+        };
+        let mut analyzers = Analyzers::default();
+        let matcher = TermMatcher::new(&set, &mut analyzers);
+        let often = |text: &str, times| {
+            let tokens = analyzers.tokens(Lang::Sv, text);
+            matcher.named_often(Lang::Sv, &tokens, times)
+        };
+        // Each word that names it counts once: inflected forms the stemmer reduces to the name,
+        // compounds that end with it.
+        let about = "Bibliotek öppnade. Bibliotekens personal och folkbiblioteken hjälpte.";
+        assert_eq!(often(about, 3), ["library"]);
+        assert!(often(about, 4).is_empty());
+        assert!(often("Vi träffades på biblioteket en gång.", 2).is_empty());
     }
 
     #[test]

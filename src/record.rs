@@ -31,6 +31,9 @@ pub struct Record {
     /// Concept slugs from the concept vocabulary (not shown; they widen queries across
     /// languages), ascending.
     pub concepts: Vec<String>,
+    /// The concepts of [`Record::concepts`] its text names often
+    /// ([`crate::pipeline::OFTEN`] times or more): what it is about, beyond what it mentions.
+    pub concepts_often: Vec<String>,
     /// Publication date as `YYYY-MM-DD`, if the text or its metadata gives one.
     pub published: Option<String>,
     /// Canonical URL, from metadata.

@@ -122,3 +122,36 @@ fn a_title_query_looks_at_titles_only_and_titles_outweigh_bodies() {
     assert_eq!(ranked(data.path(), "q=title%3Aprototyp"), ["title.txt"]);
     assert_eq!(ranked(data.path(), "q=prototyp"), ["title.txt", "body.txt"]);
 }
+
+/// Among documents tagged with a concept the query names in another language, the one about
+/// it (naming it three times or more) ranks first. Without translation, so that only the tags
+/// link the Finnish query to the Swedish texts; the document that mentions it comes first in
+/// every other order (its name, its length).
+#[test]
+fn a_document_about_a_concept_ranks_above_one_that_mentions_it() {
+    use labsearch::search::{Engine, SearchEngine, SearchRequest};
+    let data = corpus(&[
+        (
+            "a-mentions.txt",
+            "Ny busslinje\n\nKommunen testade en busslinje. Några bodde nära ett bibliotek.",
+        ),
+        (
+            "b-about.txt",
+            "Öppet på kvällen i Umeå\n\nEtt bibliotek i Ersboda har öppet utan personal på \
+             kvällarna. Bibliotekens personal ville veta om ett meröppet folkbibliotek når fler \
+             unga, och en bibliotekarie bjöd in till samtal.",
+        ),
+    ]);
+    let (_dir, index) = index_of(data.path());
+    let engine =
+        Engine::new(index, &labsearch::vocab::Vocabulary::embedded()).with_translator(None);
+    let request = SearchRequest::from_query_string("q=kirjastot").expect("valid");
+    let sources: Vec<String> = engine
+        .search(&request)
+        .expect("searched")
+        .hits
+        .into_iter()
+        .map(|hit| hit.source)
+        .collect();
+    assert_eq!(sources, ["b-about.txt", "a-mentions.txt"]);
+}

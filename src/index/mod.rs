@@ -356,6 +356,7 @@ impl LabIndex {
                 .map(|(slug, phrase)| (slug.to_string(), phrase.to_string()))
                 .collect(),
             concepts: Vec::new(),
+            concepts_often: Vec::new(),
             published: optional(f.published),
             url: optional(f.url),
             organisation: optional(f.organisation),

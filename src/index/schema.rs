@@ -173,3 +173,17 @@ pub fn build_schema() -> Schema {
     builder.add_text_field("organisation", STRING | FAST | STORED);
     builder.build()
 }
+
+/// The term of the `concepts` field under which a document is found that names the concept
+/// `slug` often (`Record::concepts_often`), beside `slug` itself.
+pub fn often_concept(slug: &str) -> String {
+    format!("{slug}{OFTEN_MARK}")
+}
+
+/// The slug of a term of the `concepts` field: `term` itself, or the slug of an
+/// [`often_concept`] term.
+pub fn often_concept_slug(term: &str) -> &str {
+    term.strip_suffix(OFTEN_MARK).unwrap_or(term)
+}
+
+const OFTEN_MARK: &str = "!often";

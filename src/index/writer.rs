@@ -107,6 +107,9 @@ impl LabWriter {
         for concept in &record.concepts {
             doc.add_text(f.concepts, concept);
         }
+        for concept in &record.concepts_often {
+            doc.add_text(f.concepts, super::schema::often_concept(concept));
+        }
         doc.add_text(f.lang, record.lang.code());
         if let Some(country) = &record.country {
             doc.add_text(f.country, country);

@@ -276,7 +276,12 @@ impl OpenSearch {
             "country": record.country,
             "years": record.years,
             "methods": record.methods,
-            "concepts": record.concepts,
+            "concepts": record
+                .concepts
+                .iter()
+                .cloned()
+                .chain(record.concepts_often.iter().map(|c| crate::index::schema::often_concept(c)))
+                .collect::<Vec<_>>(),
             "method_evidence": record.method_evidence,
             "published": record.published,
             "url": record.url,
@@ -396,7 +401,15 @@ fn record_of(source: &Value) -> Record {
                     .collect()
             })
             .unwrap_or_default(),
-        concepts: list("concepts"),
+        concepts: list("concepts")
+            .into_iter()
+            .filter(|c| *c != crate::index::schema::often_concept_slug(c))
+            .collect(),
+        concepts_often: list("concepts")
+            .iter()
+            .filter(|c| c.as_str() != crate::index::schema::often_concept_slug(c))
+            .map(|c| crate::index::schema::often_concept_slug(c).to_string())
+            .collect(),
         published: optional("published"),
         url: optional("url"),
         organisation: optional("organisation"),

@@ -10,8 +10,8 @@ use super::{mapping, record_of, OpenSearch};
 use crate::lang::Lang;
 use crate::search::facets::FacetCounts;
 use crate::search::query::{
-    translation_candidates, QueryWork, TranslateOptions, UsedTranslation, CONCEPT_SCORE,
-    MAX_QUERY_WORDS, MAX_TRANSLATIONS, MAX_TRANSLATIONS_PER_WORD, METHOD_SCORE,
+    translation_candidates, QueryWork, TranslateOptions, UsedTranslation, CONCEPT_OFTEN_SCORE,
+    CONCEPT_SCORE, MAX_QUERY_WORDS, MAX_TRANSLATIONS, MAX_TRANSLATIONS_PER_WORD, METHOD_SCORE,
 };
 use crate::search::{Hit, SearchError, SearchRequest, SearchResponse};
 use crate::translate::stopwords;
@@ -248,6 +248,8 @@ fn text_query(engine: &OpenSearch, text: &str) -> TextQuery {
     }
     for slug in concepts {
         should.push(json!({"constant_score": {"filter": {"term": {"concepts": slug}}, "boost": CONCEPT_SCORE}}));
+        let often = crate::index::schema::often_concept(&slug);
+        should.push(json!({"constant_score": {"filter": {"term": {"concepts": often}}, "boost": CONCEPT_OFTEN_SCORE}}));
         tags.push(Tag::Concept(slug));
     }
     let query = if strict {

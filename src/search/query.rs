@@ -146,6 +146,11 @@ pub struct UsedTranslation {
 pub const METHOD_SCORE: f32 = 1.5;
 /// Constant score of a document tagged with a concept the query names.
 pub const CONCEPT_SCORE: f32 = 1.0;
+/// Added to [`CONCEPT_SCORE`] when the document names the concept often
+/// ([`crate::pipeline::OFTEN`] times): among the many documents that mention a topic, those
+/// about it first. Measured (nDCG@10 main / multilingual, 3 mentions): 0.25 0.904 / 0.576,
+/// 0.5 0.902 / 0.585, 1.0 0.903 / 0.590; without 0.888 / 0.565.
+pub const CONCEPT_OFTEN_SCORE: f32 = 0.5;
 
 /// What query building needs besides the index: analyzers and the vocabularies' matchers.
 #[derive(Clone)]
@@ -913,6 +918,11 @@ impl Builder<'_> {
         }
         for slug in concepts {
             out.push(tagged(self.fields.concepts, &slug, CONCEPT_SCORE));
+            out.push(tagged(
+                self.fields.concepts,
+                &crate::index::schema::often_concept(&slug),
+                CONCEPT_OFTEN_SCORE,
+            ));
             self.tags.insert(Tag::Concept(slug));
         }
         out
