@@ -401,7 +401,52 @@ impl TermMatcher {
     /// of `lang`, and names written `=name` also match by their exact forms in `text` (an
     /// inflection ending, or as the head of a compound), as they do for methods.
     pub fn matches_text(&self, lang: Lang, tokens: &[AnalyzedToken], text: &str) -> Vec<String> {
-        let mut found: BTreeSet<String> = self.find(lang, tokens, Mode::Text).into_iter().collect();
+        self.matches_text_with(lang, tokens, text, &self.hits_by_word(lang, tokens))
+    }
+
+    /// [`TermMatcher::matches_text`] and [`TermMatcher::named_often`] with `times`, from one
+    /// look-up of each word.
+    pub fn matches_text_and_often(
+        &self,
+        lang: Lang,
+        tokens: &[AnalyzedToken],
+        text: &str,
+        times: usize,
+    ) -> (Vec<String>, Vec<String>) {
+        let hits = self.hits_by_word(lang, tokens);
+        (
+            self.matches_text_with(lang, tokens, text, &hits),
+            self.named_often_with(tokens, times, &hits),
+        )
+    }
+
+    /// Each distinct word of `tokens` with the entries it names in a document
+    /// ([`TermMatcher::text_hits`]).
+    fn hits_by_word<'t>(
+        &self,
+        lang: Lang,
+        tokens: &'t [AnalyzedToken],
+    ) -> FxHashMap<&'t str, Vec<usize>> {
+        let terms = &self.by_lang[lang_index(lang)];
+        let mut hits = FxHashMap::default();
+        for token in tokens {
+            hits.entry(token.text.as_str())
+                .or_insert_with(|| self.text_hits(terms, &token.text));
+        }
+        hits
+    }
+
+    fn matches_text_with(
+        &self,
+        lang: Lang,
+        tokens: &[AnalyzedToken],
+        text: &str,
+        hits: &FxHashMap<&str, Vec<usize>>,
+    ) -> Vec<String> {
+        let mut found: BTreeSet<String> = self
+            .find_with(lang, tokens, Mode::Text, Some(hits))
+            .into_iter()
+            .collect();
         if !self.exact.is_empty() {
             // Lowercased once for the whole text, not per word.
             let lower = text.to_lowercase();
@@ -417,8 +462,15 @@ impl TermMatcher {
     /// word that names one counts once, by itself or by a compound part of it (the tokens of
     /// a word and its parts share a position).
     pub fn named_often(&self, lang: Lang, tokens: &[AnalyzedToken], times: usize) -> Vec<String> {
-        let terms = &self.by_lang[lang_index(lang)];
-        let mut hits_of: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        self.named_often_with(tokens, times, &self.hits_by_word(lang, tokens))
+    }
+
+    fn named_often_with(
+        &self,
+        tokens: &[AnalyzedToken],
+        times: usize,
+        hits: &FxHashMap<&str, Vec<usize>>,
+    ) -> Vec<String> {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
         let mut here: Vec<usize> = Vec::new();
         let mut count_here = |here: &mut Vec<usize>| {
@@ -432,10 +484,7 @@ impl TermMatcher {
                 count_here(&mut here);
                 position = Some(token.position);
             }
-            let hits = hits_of
-                .entry(token.text.as_str())
-                .or_insert_with(|| self.text_hits(terms, &token.text));
-            for idx in hits.iter() {
+            for idx in hits.get(token.text.as_str()).into_iter().flatten() {
                 if !here.contains(idx) {
                     here.push(*idx);
                 }
@@ -494,13 +543,28 @@ impl TermMatcher {
     }
 
     fn find(&self, lang: Lang, tokens: &[AnalyzedToken], mode: Mode) -> Vec<String> {
+        self.find_with(lang, tokens, mode, None)
+    }
+
+    /// [`TermMatcher::find`]; in a document (`Mode::Text`), with each word's entries from
+    /// `hits` when given.
+    fn find_with(
+        &self,
+        lang: Lang,
+        tokens: &[AnalyzedToken],
+        mode: Mode,
+        hits: Option<&FxHashMap<&str, Vec<usize>>>,
+    ) -> Vec<String> {
         let terms = &self.by_lang[lang_index(lang)];
         let mut found = BTreeSet::new();
         let mut add = |ids: Option<&Vec<usize>>| found.extend(ids.into_iter().flatten().copied());
         let unique: FxHashSet<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
         for token in unique {
             if mode == Mode::Text {
-                add(Some(&self.text_hits(terms, token)));
+                match hits.and_then(|hits| hits.get(token)) {
+                    Some(known) => add(Some(known)),
+                    None => add(Some(&self.text_hits(terms, token))),
+                }
                 continue;
             }
             add(terms.words.get(token));

@@ -301,6 +301,9 @@ impl Enricher {
                 (evidence.keys().cloned().collect(), evidence)
             }
         };
+        let (concepts, concepts_often) = self
+            .concepts
+            .matches_text_and_often(lang, &tokens, &full_text, OFTEN);
         Record {
             id: doc.id,
             file_id: file.file_id(),
@@ -308,8 +311,8 @@ impl Enricher {
             content_hash: content_hash.to_string(),
             methods,
             method_evidence,
-            concepts: self.concepts.matches_text(lang, &tokens, &full_text),
-            concepts_often: self.concepts.named_often(lang, &tokens, OFTEN),
+            concepts,
+            concepts_often,
             years,
             published,
             country: meta.country.or(names.country),
