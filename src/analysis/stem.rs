@@ -40,6 +40,7 @@ pub(crate) fn stem_with(lang: Lang, stemmer: &rust_stemmers::Stemmer, word: &str
     match lang {
         Lang::Fi => finnish_nen_class(word, &mut stemmed),
         Lang::Nl => dutch_ie_plural(stemmer, word, &mut stemmed),
+        Lang::Sv => swedish_definite_neuter(stemmer, word, &mut stemmed),
         _ => {}
     }
     stemmed
@@ -59,6 +60,18 @@ fn dutch_ie_plural(stemmer: &rust_stemmers::Stemmer, word: &str, stemmed: &mut S
         if singular.ends_with("ie") {
             *stemmed = stemmer.stem(singular).into_owned();
         }
+    }
+}
+
+/// Swedish neuter nouns take the definite ending -et ("biblioteket", "projektet",
+/// "samhället"), which Snowball leaves whole: the definite form is given the stem of the word
+/// without it. Words in -itet ("kvalitet", "universitet") are not definite forms.
+fn swedish_definite_neuter(stemmer: &rust_stemmers::Stemmer, word: &str, stemmed: &mut String) {
+    if word.chars().count() < MIN_FIXED_WORD_CHARS || stemmed != word || word.ends_with("itet") {
+        return;
+    }
+    if let Some(bare) = word.strip_suffix("et") {
+        *stemmed = stemmer.stem(bare).into_owned();
     }
 }
 
@@ -121,5 +134,20 @@ mod tests {
             assert_eq!(stem(Lang::Nl, plural), stem(Lang::Nl, singular), "{plural}");
         }
         assert_eq!(stem(Lang::Nl, "kies"), "kies");
+    }
+
+    #[test]
+    fn swedish_definite_neuters_share_the_bare_words_stem() {
+        for (definite, bare) in [
+            ("biblioteket", "bibliotek"),
+            ("projektet", "projekt"),
+            ("samhället", "samhälle"),
+            ("arbetet", "arbete"),
+        ] {
+            assert_eq!(stem(Lang::Sv, definite), stem(Lang::Sv, bare), "{definite}");
+        }
+        // Not definite forms: -itet, and short words.
+        assert_eq!(stem(Lang::Sv, "kvaliteten"), stem(Lang::Sv, "kvalitet"));
+        assert_eq!(stem(Lang::Sv, "mycket"), "mycket");
     }
 }
