@@ -52,27 +52,39 @@ impl Engine {
         &self,
         request: &SearchRequest,
     ) -> Option<Result<SearchResponse, SearchError>> {
-        let mode = match request.mode {
+        if request.query.trim().is_empty() {
+            return None;
+        }
+        match self.meaning_for(request.mode) {
+            Ok(Some(semantic)) => Some(self.fused(semantic, request)),
+            Ok(None) => None,
+            Err(err) => Some(Err(err)),
+        }
+    }
+
+    /// The model and vectors a search in `mode` ranks by too, or `None` when it ranks by
+    /// keywords alone: keyword mode, no model, a vector file still loading, or auto mode
+    /// while documents wait for their vectors.
+    pub(super) fn meaning_for(
+        &self,
+        mode: Mode,
+    ) -> Result<Option<&crate::semantic::Semantic>, SearchError> {
+        let mode = match mode {
             Mode::Auto => self.default_mode,
             asked => asked,
         };
-        if mode == Mode::Keyword || request.query.trim().is_empty() {
-            return None;
-        }
-        let semantic = self.semantic.as_ref()?;
+        let Some(semantic) = self.semantic.as_ref() else {
+            return Ok(None);
+        };
         // A large vector file loads after the server starts (`VectorStore::open_shared`):
         // until then meaning knows no document.
-        if !semantic.store.is_loaded() {
-            return None;
-        }
-        if mode == Mode::Auto {
-            match self.vectors_cover_index(semantic) {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(err) => return Some(Err(err)),
-            }
-        }
-        Some(self.fused(semantic, request))
+        let ranks = match mode {
+            Mode::Keyword => false,
+            _ if !semantic.store.is_loaded() => false,
+            Mode::Hybrid => true,
+            Mode::Auto => self.vectors_cover_index(semantic)?,
+        };
+        Ok(ranks.then_some(semantic))
     }
 
     /// Whether every live document of the index has vectors. Decided once per index

@@ -458,14 +458,7 @@ impl SearchEngine for Engine {
     }
 
     fn ranks_by_meaning_by_default(&self) -> bool {
-        self.semantic.as_ref().is_some_and(|semantic| {
-            semantic.store.is_loaded()
-                && match self.default_mode {
-                    Mode::Keyword => false,
-                    Mode::Hybrid => true,
-                    Mode::Auto => self.vectors_cover_index(semantic).unwrap_or(false),
-                }
-        })
+        matches!(self.meaning_for(Mode::Auto), Ok(Some(_)))
     }
 
     fn warm(&self) -> Result<(), SearchError> {
