@@ -180,10 +180,9 @@ pub fn often_concept(slug: &str) -> String {
     format!("{slug}{OFTEN_MARK}")
 }
 
-/// The slug of a term of the `concepts` field: `term` itself, or the slug of an
-/// [`often_concept`] term.
-pub fn often_concept_slug(term: &str) -> &str {
-    term.strip_suffix(OFTEN_MARK).unwrap_or(term)
+/// The slug of an [`often_concept`] term; `None` for any other term.
+pub fn often_concept_slug(term: &str) -> Option<&str> {
+    term.strip_suffix(OFTEN_MARK)
 }
 
 const OFTEN_MARK: &str = "!often";

@@ -375,6 +375,15 @@ fn record_of(source: &Value) -> Record {
             })
             .unwrap_or_default()
     };
+    // The concepts a document names often are stored beside the others, marked.
+    let (concepts_often, concepts): (Vec<String>, Vec<String>) = list("concepts")
+        .into_iter()
+        .partition(|c| crate::index::schema::often_concept_slug(c).is_some());
+    let concepts_often = concepts_often
+        .iter()
+        .filter_map(|c| crate::index::schema::often_concept_slug(c))
+        .map(str::to_string)
+        .collect();
     Record {
         id: text("id"),
         file_id: text("file_id"),
@@ -401,15 +410,8 @@ fn record_of(source: &Value) -> Record {
                     .collect()
             })
             .unwrap_or_default(),
-        concepts: list("concepts")
-            .into_iter()
-            .filter(|c| *c != crate::index::schema::often_concept_slug(c))
-            .collect(),
-        concepts_often: list("concepts")
-            .iter()
-            .filter(|c| c.as_str() != crate::index::schema::often_concept_slug(c))
-            .map(|c| crate::index::schema::often_concept_slug(c).to_string())
-            .collect(),
+        concepts,
+        concepts_often,
         published: optional("published"),
         url: optional("url"),
         organisation: optional("organisation"),
@@ -639,5 +641,21 @@ impl SearchEngine for OpenSearch {
             engine: "opensearch",
             cluster: Some(self.cluster_status()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_document_gives_back_its_concepts_and_those_it_names_often() {
+        let source = json!({
+            "id": "a", "lang": "sv",
+            "concepts": ["library", "housing", "library!often"],
+        });
+        let record = record_of(&source);
+        assert_eq!(record.concepts, ["library", "housing"]);
+        assert_eq!(record.concepts_often, ["library"]);
     }
 }
