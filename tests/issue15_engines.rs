@@ -226,6 +226,21 @@ fn ingest_into_an_unreachable_cluster_exits_2_naming_it() {
     );
 }
 
+/// Waits until every copy of every shard of the test cluster's `index` has started.
+fn wait_green(index: &str) {
+    let urls = common::opensearch_urls();
+    let url = urls.split(',').next().unwrap();
+    let health: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!(
+            "{url}/_cluster/health/{index}?wait_for_status=green&wait_for_no_initializing_shards=true&timeout=120s"
+        ))
+        .timeout(Duration::from_secs(130))
+        .send()
+        .and_then(|r| r.json())
+        .expect("the cluster's health");
+    assert_eq!(health["status"], "green", "{health}");
+}
+
 /// Runs `scripts/opensearch-cluster ARGS`, returning its stdout.
 fn cluster_script(args: &[&str]) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/opensearch-cluster");
@@ -248,7 +263,11 @@ fn killing_any_node_the_manager_too_keeps_search_answering_with_the_same_totals(
         eprintln!("LABSEARCH_OS_KILL_TEST is not 1: the node-kill test is skipped");
         return;
     }
-    let engine = opensearch_of(seed_dir(), &format!("kill-{}", std::process::id()));
+    let name = format!("kill-{}", std::process::id());
+    let engine = opensearch_of(seed_dir(), &name);
+    // Every shard needs its second copy before a node dies (a fresh index's replicas can
+    // still be recovering on a busy machine): then no shard is lost with the node.
+    wait_green(&name);
     let queries = [
         vec![("q", "tjenestedesign")],
         vec![("country", "NO")],

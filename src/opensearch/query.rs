@@ -70,15 +70,7 @@ pub(super) fn search(
         let left = deadline.saturating_duration_since(Instant::now());
         body["timeout"] = json!(format!("{}ms", left.as_millis().max(1)));
     }
-    let answer = engine.call(
-        Method::POST,
-        &format!("{}/_search", engine.config.index),
-        Some(&body),
-        request.deadline,
-    )?;
-    if answer["timed_out"].as_bool() == Some(true) {
-        return Err(SearchError::Timeout);
-    }
+    let answer = complete_answer(engine, &body, request.deadline)?;
     let total = answer["hits"]["total"]["value"].as_u64().unwrap_or(0);
     let hits = answer["hits"]["hits"]
         .as_array()
@@ -356,6 +348,57 @@ fn facet(filters: &Filters, name: &str, field: &str) -> Value {
     })
 }
 
+/// Times a search is sent again when some shards could not answer.
+const PARTIAL_RETRIES: usize = 2;
+
+/// The cluster's answer to a search `body` with every shard in it. A shard whose copy was on
+/// a node that just died can fail while the cluster moves to another copy: the search is sent
+/// again (the cluster picks a live copy), and an answer that still lacks shards is an error,
+/// never totals and facet counts that silently miss part of the index.
+fn complete_answer(
+    engine: &OpenSearch,
+    body: &Value,
+    deadline: Option<Instant>,
+) -> Result<Value, SearchError> {
+    let path = format!("{}/_search", engine.config.index);
+    let mut attempt = 0;
+    loop {
+        let answer = engine.call(Method::POST, &path, Some(body), deadline)?;
+        if answer["timed_out"].as_bool() == Some(true) {
+            return Err(SearchError::Timeout);
+        }
+        let Some(missing) = missing_shards(&answer) else {
+            return Ok(answer);
+        };
+        attempt += 1;
+        if attempt > PARTIAL_RETRIES || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(SearchError::Unavailable(missing));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100 * attempt as u64));
+    }
+}
+
+/// Why an answer misses part of the index (`"1 of 3 shards did not answer (…)"`), or `None`
+/// when every shard answered.
+fn missing_shards(answer: &Value) -> Option<String> {
+    let shards = &answer["_shards"];
+    let failed = shards["failed"].as_u64().unwrap_or(0);
+    let total = shards["total"].as_u64().unwrap_or(0);
+    let successful = shards["successful"].as_u64().unwrap_or(total);
+    let skipped = shards["skipped"].as_u64().unwrap_or(0);
+    if failed == 0 && successful + skipped >= total {
+        return None;
+    }
+    let reason = shards["failures"][0]["reason"]["reason"]
+        .as_str()
+        .or_else(|| shards["failures"][0]["reason"]["type"].as_str())
+        .unwrap_or("no reason given");
+    Some(format!(
+        "{} of {total} shards did not answer ({reason})",
+        total - successful - skipped
+    ))
+}
+
 fn hit_of(engine: &OpenSearch, hit: &Value, tags: &[Tag], translations: &[UsedTranslation]) -> Hit {
     let record = record_of(&hit["_source"]);
     let highlight = &hit["highlight"];
@@ -469,5 +512,22 @@ mod tests {
         assert!(!country.contains("\"SE\"") && country.contains("workshops"));
         let all = filters.all_but(None).to_string();
         assert!(all.contains("\"SE\"") && all.contains("workshops"));
+    }
+
+    #[test]
+    fn an_answer_that_misses_a_shard_says_so() {
+        let whole = json!({"_shards": {"total": 3, "successful": 3, "skipped": 0, "failed": 0}});
+        assert_eq!(missing_shards(&whole), None);
+        let skipped = json!({"_shards": {"total": 3, "successful": 2, "skipped": 1, "failed": 0}});
+        assert_eq!(missing_shards(&skipped), None);
+        let partial = json!({"_shards": {
+            "total": 3, "successful": 2, "skipped": 0, "failed": 1,
+            "failures": [{"shard": 1, "reason": {"type": "node_not_connected_exception",
+                "reason": "[node-2] Node not connected"}}],
+        }});
+        assert_eq!(
+            missing_shards(&partial).as_deref(),
+            Some("1 of 3 shards did not answer ([node-2] Node not connected)")
+        );
     }
 }
