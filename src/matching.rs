@@ -33,8 +33,8 @@ pub struct TermMatcher {
     described: Arc<[Described]>,
 }
 
-/// A pattern of described use, with the words one of which a text must hold for it to match
-/// ([`described_clue`]). Its regex is compiled the first time a text holds a clue: the
+/// A pattern of described use, with the words a text must hold for it to match
+/// ([`described_clues`]). Its regex is compiled the first time a text holds a clue: the
 /// compiled patterns take ~45 MB, which only ingestion needs (searches never tag).
 struct Described {
     lang: Lang,
@@ -42,7 +42,8 @@ struct Described {
     pattern: String,
     /// The compiled pattern, or `None` when it does not compile (warned about once).
     regex: OnceLock<Option<Regex>>,
-    clue: Vec<String>,
+    /// For each word of the pattern, its alternatives: a text holds one of each.
+    clues: Vec<Vec<String>>,
 }
 
 impl Described {
@@ -123,12 +124,13 @@ pub fn compile_described(pattern: &str) -> Result<Regex, regex::Error> {
     Regex::new(&out)
 }
 
-/// Words of which a text must hold one (lowercased, as substrings) for the described-use
-/// `pattern` to match: the alternatives of its most telling word (the one whose shortest
-/// alternative is longest; a `stem*` counts as its stem). Empty for a pattern of no words,
-/// which then never passes the test (such a pattern is refused by [`compile_described`]).
-fn described_clue(pattern: &str) -> Vec<String> {
-    pattern
+/// What a text must hold (lowercased, as substrings) for the described-use `pattern` to
+/// match: for every word of the pattern one of its alternatives (a `stem*` counts as its
+/// stem), the most telling word first (the one whose shortest alternative is longest), so
+/// that most texts fail at the first test. Empty for a pattern of no words, which then never
+/// passes (such a pattern is refused by [`compile_described`]).
+fn described_clues(pattern: &str) -> Vec<Vec<String>> {
+    let mut clues: Vec<Vec<String>> = pattern
         .split_whitespace()
         .filter(|token| *token != "..." && *token != "#")
         .map(|token| {
@@ -139,8 +141,18 @@ fn described_clue(pattern: &str) -> Vec<String> {
                 .map(|alt| alt.trim_end_matches('*').to_lowercase())
                 .collect::<Vec<String>>()
         })
-        .max_by_key(|alts| alts.iter().map(|a| a.chars().count()).min().unwrap_or(0))
-        .unwrap_or_default()
+        .collect();
+    let shortest = |alts: &Vec<String>| alts.iter().map(|a| a.chars().count()).min();
+    clues.sort_by_key(|alts| std::cmp::Reverse(shortest(alts)));
+    clues
+}
+
+/// Whether the lowercased `text` holds what [`described_clues`] asks for.
+fn holds_clues(lower: &str, clues: &[Vec<String>]) -> bool {
+    !clues.is_empty()
+        && clues
+            .iter()
+            .all(|alts| alts.iter().any(|word| lower.contains(word.as_str())))
 }
 
 /// The words of `text` as the tokenizer sees them (runs of letters and digits), so that a
@@ -259,7 +271,7 @@ impl TermMatcher {
                     entry: idx,
                     pattern: pattern.clone(),
                     regex: OnceLock::new(),
-                    clue: described_clue(pattern),
+                    clues: described_clues(pattern),
                 });
             }
         }
@@ -342,7 +354,7 @@ impl TermMatcher {
             // Most sentences hold none of a pattern's words: a substring test rules them out
             // before the regex runs.
             let lower = lower.get_or_insert_with(|| text.to_lowercase());
-            if !described.clue.iter().any(|word| lower.contains(word)) {
+            if !holds_clues(lower, &described.clues) {
                 continue;
             }
             if let Some(caps) = described.regex().and_then(|regex| regex.captures(text)) {
@@ -859,21 +871,55 @@ mod tests {
     }
 
     #[test]
-    fn a_described_pattern_is_tried_only_on_texts_holding_its_clue() {
+    fn a_described_pattern_is_tried_only_on_texts_holding_all_its_words() {
         assert_eq!(
-            described_clue("(intervjuade|intervjuat) ... #"),
-            ["intervjuade", "intervjuat"]
+            described_clues("(intervjuade|intervjuat) ... #"),
+            [["intervjuade", "intervjuat"]]
         );
+        let clues = described_clues("we (ran|held) (co-design*|codesign*) with");
         assert_eq!(
-            described_clue("we (ran|held) (co-design*|codesign*) with"),
-            ["co-design", "codesign"]
+            clues,
+            [
+                vec!["co-design", "codesign"],
+                vec!["with"],
+                vec!["ran", "held"],
+                vec!["we"]
+            ]
         );
-        // Every shipped pattern has words to look for.
+        assert!(holds_clues(
+            "then we held codesign sessions with parents",
+            &clues
+        ));
+        // The most telling word alone is not enough.
+        assert!(!holds_clues("co-design is a method", &clues));
+        assert!(!holds_clues("anything", &[]));
+        // Every shipped pattern has words to look for, and every text a pattern matches
+        // holds them.
         let vocabulary = crate::vocab::Vocabulary::embedded();
         for entry in &vocabulary.methods.entries {
             for (_, pattern) in &entry.described {
-                assert!(!described_clue(pattern).is_empty(), "{pattern}");
+                assert!(!described_clues(pattern).is_empty(), "{pattern}");
             }
+        }
+        let examples = [
+            (
+                "(tested|testing|tests|test) ... (with|by) ... (resident*|user*|people)",
+                "We Tested the new form with twelve Residents.",
+            ),
+            (
+                "(ett|vårt|detta|i|små) försök med",
+                "Vi gjorde ett försök med nattkameror.",
+            ),
+        ];
+        for (pattern, text) in examples {
+            assert!(
+                compile_described(pattern).unwrap().is_match(text),
+                "{pattern}"
+            );
+            assert!(
+                holds_clues(&text.to_lowercase(), &described_clues(pattern)),
+                "{pattern}"
+            );
         }
     }
 
