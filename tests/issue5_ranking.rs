@@ -155,3 +155,40 @@ fn a_document_about_a_concept_ranks_above_one_that_mentions_it() {
         .collect();
     assert_eq!(sources, ["b-about.txt", "a-mentions.txt"]);
 }
+
+/// Among documents tagged with a multi-word concept the query names ("welfare technology"),
+/// the one that also holds the query's words ranks first: the tag's score does not hide the
+/// text. Without translation; the tagged-only document comes first in every other order.
+#[test]
+fn the_words_of_a_named_concept_order_the_documents_tagged_with_it() {
+    use labsearch::search::{Engine, SearchEngine, SearchRequest};
+    let data = corpus(&[
+        (
+            "a-tagged.txt",
+            "Night visits by video\n\nThe home care team replaced some night visits with \
+             telecare. Staff called each resident on a tablet.",
+        ),
+        (
+            "b-words.txt",
+            "Tablets for residents\n\nThe home care team gave residents tablets for telecare. \
+             The technology was simple, and the district's welfare office paid for it.",
+        ),
+    ]);
+    let (_dir, index) = index_of(data.path());
+    let engine =
+        Engine::new(index, &labsearch::vocab::Vocabulary::embedded()).with_translator(None);
+    let request = SearchRequest::from_query_string("q=welfare+technology").expect("valid");
+    let response = engine.search(&request).expect("searched");
+    let sources: Vec<&str> = response.hits.iter().map(|h| h.source.as_str()).collect();
+    assert_eq!(
+        sources,
+        ["b-words.txt", "a-tagged.txt"],
+        "{:?}",
+        response.hits
+    );
+    // Not a tie broken by the order of the index.
+    assert!(response.hits[0].score > response.hits[1].score);
+    assert!(response.hits[1]
+        .matched
+        .contains(&"tag:welfare-technology".to_string()));
+}

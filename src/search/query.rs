@@ -26,7 +26,8 @@
 //! together, and a constant bonus for documents tagged with a method or concept the query
 //! names in any language (a boost, never a filter). Consecutive words that form a multi-word
 //! name ("customer journey") are searched as that name, satisfied either by its words or by
-//! the tag, whichever scores higher ([`SPAN_TAG_SCORE`]).
+//! the tag, whichever scores higher ([`SPAN_TAG_SCORE`]), plus a share of the other
+//! ([`SPAN_TIE_BREAKER`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -73,6 +74,12 @@ const SPAN_SLOP: u32 = 1;
 pub const SPAN_WORDS_WEIGHT: f32 = 0.3;
 /// Score of a document tagged with a multi-word name found in a query.
 pub const SPAN_TAG_SCORE: f32 = 3.0;
+/// Share of the other ways a document satisfies a multi-word name (its text, its words)
+/// added to the best one (Lucene's `dis_max` tie breaker): without it every document tagged
+/// with the name scored the tag's constant, and those holding the query's words ranked among
+/// them by index order. Measured (nDCG@10 main / multilingual): 0 0.905 / 0.585, 0.1 0.911 /
+/// 0.586, 0.3 0.910 / 0.586, 0.5 0.910 / 0.586, 1.0 0.909 / 0.586.
+pub const SPAN_TIE_BREAKER: f32 = 0.3;
 
 /// How many unknown words of one query get the costlier fallbacks.
 const MAX_FALLBACK_WORDS: usize = 3;
@@ -518,7 +525,8 @@ impl Builder<'_> {
                 continue;
             }
             // The name is satisfied by its text or by the tag, whichever scores higher, so a
-            // document tagged in another language competes with one that has the words.
+            // document tagged in another language competes with one that has the words; a
+            // share of the rest orders the documents that have both.
             let mut either: Vec<Box<dyn Query>> = Vec::new();
             either.extend(self.phrase(&text, SPAN_SLOP, false));
             let singles: Vec<Box<dyn Query>> = words[..len]
@@ -537,7 +545,8 @@ impl Builder<'_> {
             self.tags.extend(methods.iter().cloned().map(Tag::Method));
             self.tags.extend(concepts.iter().cloned().map(Tag::Concept));
             self.spanned.extend(methods.into_iter().chain(concepts));
-            return Some((len, Box::new(DisjunctionMaxQuery::new(either))));
+            let either = DisjunctionMaxQuery::with_tie_breaker(either, SPAN_TIE_BREAKER);
+            return Some((len, Box::new(either)));
         }
         None
     }
