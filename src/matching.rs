@@ -188,10 +188,11 @@ struct LangTerms {
 }
 
 /// How loosely words match terms.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Document text: whole words, and compounds that begin or end with a term.
-    Text,
+#[derive(Clone, Copy)]
+enum Mode<'h> {
+    /// Document text: whole words, and compounds that begin or end with a term, as
+    /// [`TermMatcher::hits_by_word`] found them for each word.
+    Text(&'h FxHashMap<&'h str, Vec<usize>>),
     /// Query words: as text, and words that are the first or last part of a term.
     Query,
     /// One word that must name an entry: equal to a term, or a first or last part of one.
@@ -402,16 +403,10 @@ impl TermMatcher {
         hits
     }
 
-    /// The slugs whose terms occur in `tokens` (text analyzed by the analyzer of `lang`),
-    /// ascending. A one-word term may match a word or a compound part; a phrase matches
-    /// consecutive words.
-    pub fn matches(&self, lang: Lang, tokens: &[AnalyzedToken]) -> Vec<String> {
-        self.find(lang, tokens, Mode::Text)
-    }
-
-    /// [`TermMatcher::matches`] for a document: `tokens` are `text` analyzed by the analyzer
-    /// of `lang`, and names written `=name` also match by their exact forms in `text` (an
-    /// inflection ending, or as the head of a compound), as they do for methods.
+    /// The slugs whose terms occur in a document, ascending: `tokens` are `text` analyzed by
+    /// the analyzer of `lang`. A one-word term may match a word or a compound part; a phrase
+    /// matches consecutive words; names written `=name` also match by their exact forms in
+    /// `text` (an inflection ending, or as the head of a compound), as they do for methods.
     pub fn matches_text(&self, lang: Lang, tokens: &[AnalyzedToken], text: &str) -> Vec<String> {
         self.matches_text_with(lang, tokens, text, &self.hits_by_word(lang, tokens))
     }
@@ -456,7 +451,7 @@ impl TermMatcher {
         hits: &FxHashMap<&str, Vec<usize>>,
     ) -> Vec<String> {
         let mut found: BTreeSet<String> = self
-            .find_with(lang, tokens, Mode::Text, Some(hits))
+            .find(lang, tokens, Mode::Text(hits))
             .into_iter()
             .collect();
         if !self.exact.is_empty() {
@@ -470,7 +465,7 @@ impl TermMatcher {
         found.into_iter().collect()
     }
 
-    /// The slugs of [`TermMatcher::matches`] that `tokens` name `times` times or more: each
+    /// The slugs of [`TermMatcher::matches_text`] that `tokens` name `times` times or more: each
     /// word that names one counts once, by itself or by a compound part of it (the tokens of
     /// a word and its parts share a position).
     pub fn named_often(&self, lang: Lang, tokens: &[AnalyzedToken], times: usize) -> Vec<String> {
@@ -510,7 +505,7 @@ impl TermMatcher {
             .collect()
     }
 
-    /// Like [`TermMatcher::matches`], for the words of a query: a query word may also be the
+    /// Like [`TermMatcher::matches_text`], for the words of a query: a query word may also be the
     /// first or last part of a one-word term ("intressent" names "intressentanalys",
     /// "huisvesting" names "volkshuisvesting").
     pub fn matches_query(&self, lang: Lang, tokens: &[AnalyzedToken]) -> Vec<String> {
@@ -554,33 +549,18 @@ impl TermMatcher {
         found.into_iter().map(|i| self.slugs[i].clone()).collect()
     }
 
-    fn find(&self, lang: Lang, tokens: &[AnalyzedToken], mode: Mode) -> Vec<String> {
-        self.find_with(lang, tokens, mode, None)
-    }
-
-    /// [`TermMatcher::find`]; in a document (`Mode::Text`), with each word's entries from
-    /// `hits` when given.
-    fn find_with(
-        &self,
-        lang: Lang,
-        tokens: &[AnalyzedToken],
-        mode: Mode,
-        hits: Option<&FxHashMap<&str, Vec<usize>>>,
-    ) -> Vec<String> {
+    fn find(&self, lang: Lang, tokens: &[AnalyzedToken], mode: Mode<'_>) -> Vec<String> {
         let terms = &self.by_lang[lang_index(lang)];
         let mut found = BTreeSet::new();
         let mut add = |ids: Option<&Vec<usize>>| found.extend(ids.into_iter().flatten().copied());
         let unique: FxHashSet<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
         for token in unique {
-            if mode == Mode::Text {
-                match hits.and_then(|hits| hits.get(token)) {
-                    Some(known) => add(Some(known)),
-                    None => add(Some(&self.text_hits(terms, token))),
-                }
+            if let Mode::Text(hits) = mode {
+                add(hits.get(token));
                 continue;
             }
             add(terms.words.get(token));
-            if mode != Mode::Name {
+            if !matches!(mode, Mode::Name) {
                 // The token is a compound that begins or ends with a term.
                 for (prefix, rest) in split_points(token, MIN_MODIFIER_CHARS) {
                     if rest >= MIN_COMPOUND_REST {
@@ -593,7 +573,7 @@ impl TermMatcher {
                     }
                 }
             }
-            if mode != Mode::Text && token.chars().count() >= MIN_QUERY_PART_CHARS {
+            if token.chars().count() >= MIN_QUERY_PART_CHARS {
                 add(terms.parts.get(token));
             }
         }

@@ -376,14 +376,13 @@ fn record_of(source: &Value) -> Record {
             .unwrap_or_default()
     };
     // The concepts a document names often are stored beside the others, marked.
-    let (concepts_often, concepts): (Vec<String>, Vec<String>) = list("concepts")
-        .into_iter()
-        .partition(|c| crate::index::schema::often_concept_slug(c).is_some());
-    let concepts_often = concepts_often
-        .iter()
-        .filter_map(|c| crate::index::schema::often_concept_slug(c))
-        .map(str::to_string)
-        .collect();
+    let (mut concepts, mut concepts_often) = (Vec::new(), Vec::new());
+    for concept in list("concepts") {
+        match crate::index::schema::often_concept_slug(&concept) {
+            Some(slug) => concepts_often.push(slug.to_string()),
+            None => concepts.push(concept),
+        }
+    }
     Record {
         id: text("id"),
         file_id: text("file_id"),

@@ -916,18 +916,14 @@ impl Builder<'_> {
             methods.extend(context.methods.matches_query(lang, &tokens));
             concepts.extend(context.concepts.matches_query(lang, &tokens));
         }
-        let tagged = |field: Field, slug: &str, score: f32| -> Box<dyn Query> {
-            let term = TermQuery::new(Term::from_field_text(field, slug), IndexRecordOption::Basic);
-            Box::new(ConstScoreQuery::new(Box::new(term), score))
-        };
         let mut out = Vec::new();
         for slug in methods {
-            out.push(tagged(self.fields.methods, &slug, METHOD_SCORE));
+            out.push(self.tagged(self.fields.methods, &slug, METHOD_SCORE));
             self.tags.insert(Tag::Method(slug));
         }
         for slug in concepts {
-            out.push(tagged(self.fields.concepts, &slug, CONCEPT_SCORE));
-            out.push(tagged(
+            out.push(self.tagged(self.fields.concepts, &slug, CONCEPT_SCORE));
+            out.push(self.tagged(
                 self.fields.concepts,
                 &crate::index::schema::often_concept(&slug),
                 CONCEPT_OFTEN_SCORE,
