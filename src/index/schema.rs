@@ -85,6 +85,16 @@ impl Fields {
         self.fold_by_lang[lang_index(lang)]
     }
 
+    /// The language whose documents alone a title, body or folded field holds.
+    pub fn lang_of(&self, field: Field) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|lang| {
+            let i = lang_index(*lang);
+            self.title_by_lang[i] == field
+                || self.body_by_lang[i] == field
+                || self.fold_by_lang[i] == field
+        })
+    }
+
     /// Resolves every field of `schema`, which must have been built by [`build_schema`].
     pub fn from_schema(schema: &Schema) -> Option<Fields> {
         let get = |name: &str| schema.get_field(name).ok();

@@ -6,6 +6,7 @@
 pub mod affix;
 pub mod facets;
 pub mod hybrid;
+pub mod maxscore;
 pub mod query;
 pub mod request;
 pub mod snippet;

@@ -47,6 +47,7 @@ use crate::index::{Fields, LabIndex};
 use crate::lang::Lang;
 use crate::matching::TermMatcher;
 use crate::search::affix::{self, AffixCache, Expansion};
+use crate::search::maxscore::{self, Bounded, MaxScoreUnion};
 use crate::search::suggest;
 use crate::translate::{stopwords, Translator, Via};
 
@@ -292,15 +293,30 @@ pub fn build(
             );
             // The proximity bonus admits no document the words do not: counting runs without
             // it (it reads positions).
-            let counting = proximity.is_some().then(|| {
-                let clauses = clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect();
-                Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>
-            });
+            let counting = {
+                let clauses: Vec<(Occur, Box<dyn Query>)> =
+                    clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect();
+                Some(
+                    if clauses.iter().all(|(occur, _)| *occur == Occur::Should) {
+                        Box::new(MaxScoreUnion::new(
+                            clauses.into_iter().map(|(_, q)| q).collect(),
+                        )) as Box<dyn Query>
+                    } else {
+                        Box::new(BooleanQuery::new(clauses))
+                    },
+                )
+            };
             clauses.extend(proximity.map(|q| (Occur::Should, q)));
-            (
-                Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
-                counting,
-            )
+            // A sum of optional clauses (no + or -) is ranked with MaxScore.
+            let ranking: Box<dyn Query> =
+                if clauses.iter().all(|(occur, _)| *occur == Occur::Should) {
+                    Box::new(MaxScoreUnion::new(
+                        clauses.into_iter().map(|(_, q)| q).collect(),
+                    ))
+                } else {
+                    Box::new(BooleanQuery::new(clauses))
+                };
+            (ranking, counting)
         }
     };
     Some(BuiltQuery {
@@ -440,7 +456,7 @@ impl Builder<'_> {
             }
             UserInputAst::Boost(sub, boost) => self
                 .convert(sub)
-                .map(|q| Box::new(BoostQuery::new(q, boost.into_inner() as f32)) as Box<dyn Query>),
+                .map(|q| boosted(q, boost.into_inner() as f32)),
             UserInputAst::Leaf(leaf) => match &**leaf {
                 UserInputLeaf::Literal(literal) => {
                     let only_titles = literal.field_name.as_deref() == Some("title");
@@ -534,7 +550,7 @@ impl Builder<'_> {
                 .filter_map(|w| self.words_query(w, false))
                 .collect();
             if let Some(singles) = union(singles) {
-                either.push(Box::new(BoostQuery::new(singles, SPAN_WORDS_WEIGHT)));
+                either.push(boosted(singles, SPAN_WORDS_WEIGHT));
             }
             for slug in &methods {
                 either.push(self.tagged(self.fields.methods, slug, SPAN_TAG_SCORE));
@@ -545,15 +561,21 @@ impl Builder<'_> {
             self.tags.extend(methods.iter().cloned().map(Tag::Method));
             self.tags.extend(concepts.iter().cloned().map(Tag::Concept));
             self.spanned.extend(methods.into_iter().chain(concepts));
+            let bounds: Vec<_> = either.iter().map(|q| maxscore::bound(&**q)).collect();
+            let (bound, lang) = maxscore::best_of(&bounds, SPAN_TIE_BREAKER);
             let either = DisjunctionMaxQuery::with_tie_breaker(either, SPAN_TIE_BREAKER);
-            return Some((len, Box::new(either)));
+            return Some((len, Bounded::boxed(Box::new(either), bound, lang)));
         }
         None
     }
 
     fn tagged(&self, field: Field, slug: &str, score: f32) -> Box<dyn Query> {
         let term = TermQuery::new(Term::from_field_text(field, slug), IndexRecordOption::Basic);
-        Box::new(ConstScoreQuery::new(Box::new(term), score))
+        Bounded::boxed(
+            Box::new(ConstScoreQuery::new(Box::new(term), score)),
+            score,
+            None,
+        )
     }
 
     /// One literal without quotes: a single word, or several when punctuation joins them
@@ -582,15 +604,15 @@ impl Builder<'_> {
             return None;
         }
         self.work.terms += 1;
-        let query = Box::new(TermQuery::new(
-            Term::from_field_text(field, text),
-            IndexRecordOption::WithFreqs,
-        ));
-        Some(if weight == 1.0 {
+        let term = Term::from_field_text(field, text);
+        let bound = Bounded::bm25(self.searcher, std::slice::from_ref(&term), weight);
+        let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+        let query: Box<dyn Query> = if weight == 1.0 {
             query
         } else {
             Box::new(BoostQuery::new(query, weight))
-        })
+        };
+        Some(Bounded::boxed(query, bound, self.fields.lang_of(field)))
     }
 
     /// One word: its signals, or, when the word is nowhere in the index, those of its
@@ -648,13 +670,19 @@ impl Builder<'_> {
             self.translations.push(used);
             alternatives.push(query);
         }
-        match alternatives.len() {
-            0 => None,
-            _ => Some(Box::new(BoostQuery::new(
+        if alternatives.is_empty() {
+            return None;
+        }
+        let bounds: Vec<_> = alternatives.iter().map(|q| maxscore::bound(&**q)).collect();
+        let (bound, lang) = maxscore::best_of(&bounds, 0.0);
+        Some(Bounded::boxed(
+            Box::new(BoostQuery::new(
                 Box::new(DisjunctionMaxQuery::new(alternatives)),
                 options.weight,
-            ))),
-        }
+            )),
+            bound * options.weight,
+            lang,
+        ))
     }
 
     /// `stems` as a phrase (one position of slack) in `lang`'s body field, or `None` when a
@@ -665,12 +693,30 @@ impl Builder<'_> {
             return None;
         }
         self.work.terms += stems.len();
-        let terms = stems
+        let terms: Vec<(usize, Term)> = stems
             .iter()
             .enumerate()
             .map(|(i, t)| (i, Term::from_field_text(field, t)))
             .collect();
-        Some(Box::new(PhraseQuery::new_with_offset_and_slop(terms, 1)))
+        Some(self.bounded_phrase(terms, 1, 1.0, lang))
+    }
+
+    /// `terms` as a phrase within `slop`, its score times `weight`, bounded for ranking.
+    fn bounded_phrase(
+        &self,
+        terms: Vec<(usize, Term)>,
+        slop: u32,
+        weight: f32,
+        lang: Lang,
+    ) -> Box<dyn Query> {
+        let plain: Vec<Term> = terms.iter().map(|(_, t)| t.clone()).collect();
+        let bound = Bounded::bm25(self.searcher, &plain, weight);
+        let query = PhraseQuery::new_with_offset_and_slop(terms, slop);
+        Bounded::boxed(
+            Box::new(BoostQuery::new(Box::new(query), weight)),
+            bound,
+            Some(lang),
+        )
     }
 
     fn signals(&mut self, word: &str, only_titles: bool) -> Vec<Box<dyn Query>> {
@@ -698,10 +744,13 @@ impl Builder<'_> {
                 let required: Option<Vec<_>> =
                     parts.iter().map(|p| self.term(body, p, 1.0)).collect();
                 if let Some(required) = required {
-                    clauses.push(Box::new(BoostQuery::new(
-                        Box::new(BooleanQuery::intersection(required)),
-                        PARTS_WEIGHT,
-                    )));
+                    let intersection = BooleanQuery::intersection(required);
+                    let (bound, _) = maxscore::bound(&intersection);
+                    clauses.push(Bounded::boxed(
+                        Box::new(BoostQuery::new(Box::new(intersection), PARTS_WEIGHT)),
+                        bound * PARTS_WEIGHT,
+                        Some(lang),
+                    ));
                 }
             }
             for form in self.folded_forms(lang, word) {
@@ -837,10 +886,14 @@ impl Builder<'_> {
             .words
             .iter()
             .map(|word| Term::from_field_text(field, word));
-        Some(Box::new(ConstScoreQuery::new(
-            Box::new(TermSetQuery::new(terms)),
+        Some(Bounded::boxed(
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermSetQuery::new(terms)),
+                score,
+            )),
             score,
-        )))
+            self.fields.lang_of(field),
+        ))
     }
 
     /// A quoted phrase: its words in order (within `slop` positions) in each language.
@@ -874,8 +927,7 @@ impl Builder<'_> {
                     .iter()
                     .map(|(pos, t)| (pos - first, Term::from_field_text(field, t)))
                     .collect();
-                let query = PhraseQuery::new_with_offset_and_slop(phrase_terms, slop);
-                clauses.push(Box::new(BoostQuery::new(Box::new(query), weight)));
+                clauses.push(self.bounded_phrase(phrase_terms, slop, weight, lang));
             }
         }
         union(clauses)
@@ -899,8 +951,7 @@ impl Builder<'_> {
                 .enumerate()
                 .map(|(i, t)| (i, Term::from_field_text(field, t)))
                 .collect();
-            let query = PhraseQuery::new_with_offset_and_slop(phrase_terms, PROXIMITY_SLOP);
-            clauses.push(Box::new(BoostQuery::new(Box::new(query), PROXIMITY_WEIGHT)));
+            clauses.push(self.bounded_phrase(phrase_terms, PROXIMITY_SLOP, PROXIMITY_WEIGHT, lang));
         }
         (!clauses.is_empty()).then(|| Box::new(BooleanQuery::union(clauses)) as Box<dyn Query>)
     }
@@ -999,6 +1050,13 @@ fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
         Some(clauses) => Box::new(BooleanQuery::union(
             clauses.into_iter().map(|q| boosted(q, weight)).collect(),
         )),
-        None => Box::new(BoostQuery::new(query, weight)),
+        None => {
+            let (bound, lang) = maxscore::bound(&*query);
+            Bounded::boxed(
+                Box::new(BoostQuery::new(query, weight)),
+                bound * weight,
+                lang,
+            )
+        }
     }
 }
