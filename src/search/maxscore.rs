@@ -15,10 +15,8 @@
 
 use std::fmt;
 
-use tantivy::query::{
-    Bm25Weight, BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, Weight,
-};
-use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
+use tantivy::query::{BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, Weight};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term, TERMINATED};
 
 use crate::lang::Lang;
 
@@ -47,15 +45,24 @@ impl Bounded {
         Box::new(Bounded { query, bound, lang })
     }
 
-    /// The highest BM25 score `terms` reach together as one term or phrase (tantivy's
-    /// `Bm25Weight::max_score`, as the term and phrase scorers compute it), times `boost`.
-    pub fn bm25(statistics: &tantivy::Searcher, terms: &[Term], boost: Score) -> Score {
-        match Bm25Weight::for_terms(statistics, terms) {
-            Ok(weight) => weight.boost_by(boost).max_score(),
-            Err(_) => Score::INFINITY,
-        }
+    /// The highest BM25 score a term (or a phrase of terms) with these document frequencies
+    /// reaches among `num_docs` documents (the sum of the segments' `max_doc`, as tantivy
+    /// counts them), times `boost`: its idf times `1 + k1`, which tantivy's scores approach
+    /// as the term frequency grows and never reach (`Bm25Weight::max_score`).
+    pub fn bm25(doc_freqs: &[u64], num_docs: u64, boost: Score) -> Score {
+        let idf: Score = doc_freqs
+            .iter()
+            .map(|&df| {
+                let df = df.min(num_docs);
+                (1.0 + ((num_docs - df) as Score + 0.5) / (df as Score + 0.5)).ln()
+            })
+            .sum();
+        idf * (1.0 + BM25_K1) * boost
     }
 }
+
+/// tantivy's BM25 `k1`.
+const BM25_K1: Score = 1.2;
 
 impl Query for Bounded {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
@@ -201,7 +208,6 @@ impl MaxScoreUnion {
         &self,
         enable_scoring: EnableScoring<'_>,
     ) -> tantivy::Result<MaxScoreWeight> {
-        let union = self.union().weight(enable_scoring)?;
         let clauses = self
             .clauses
             .iter()
@@ -211,6 +217,12 @@ impl MaxScoreUnion {
                 Ok((query.weight(enable_scoring)?, bound, *lang))
             })
             .collect::<tantivy::Result<_>>()?;
+        // The plain union is for everything but ranking (explaining a score, counting): its
+        // weight is made when asked for, not for every search.
+        let union = match enable_scoring.searcher() {
+            Some(searcher) => Union::Later(self.union(), searcher.clone()),
+            None => Union::Made(self.union().weight(enable_scoring)?),
+        };
         Ok(MaxScoreWeight { union, clauses })
     }
 }
@@ -230,9 +242,25 @@ impl Query for MaxScoreUnion {
     }
 }
 
+enum Union {
+    Made(Box<dyn Weight>),
+    Later(BooleanQuery, Searcher),
+}
+
+impl Union {
+    fn with<R>(&self, f: impl FnOnce(&dyn Weight) -> tantivy::Result<R>) -> tantivy::Result<R> {
+        match self {
+            Union::Made(weight) => f(&**weight),
+            Union::Later(query, searcher) => {
+                f(&*query.weight(EnableScoring::enabled_from_searcher(searcher))?)
+            }
+        }
+    }
+}
+
 struct MaxScoreWeight {
     /// The plain union, for everything but ranking.
-    union: Box<dyn Weight>,
+    union: Union,
     clauses: Vec<(Box<dyn Weight>, Score, Option<Lang>)>,
 }
 
@@ -243,15 +271,15 @@ struct Clause {
 
 impl Weight for MaxScoreWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        self.union.scorer(reader, boost)
+        self.union.with(|w| w.scorer(reader, boost))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        self.union.explain(reader, doc)
+        self.union.with(|w| w.explain(reader, doc))
     }
 
     fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
-        self.union.count(reader)
+        self.union.with(|w| w.count(reader))
     }
 
     fn for_each(
@@ -259,7 +287,7 @@ impl Weight for MaxScoreWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score),
     ) -> tantivy::Result<()> {
-        self.union.for_each(reader, callback)
+        self.union.with(|w| w.for_each(reader, callback))
     }
 
     fn for_each_no_score(
@@ -267,7 +295,7 @@ impl Weight for MaxScoreWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(&[DocId]),
     ) -> tantivy::Result<()> {
-        self.union.for_each_no_score(reader, callback)
+        self.union.with(|w| w.for_each_no_score(reader, callback))
     }
 
     fn for_each_pruning(
@@ -461,7 +489,8 @@ mod tests {
         for ((field, lang), boost) in [(sv, Lang::Sv), (nb, Lang::Nb)].into_iter().zip(boosts) {
             for word in words {
                 let term = Term::from_field_text(field, word);
-                let bound = Bounded::bm25(searcher, std::slice::from_ref(&term), boost);
+                let df = searcher.doc_freq(&term).unwrap();
+                let bound = Bounded::bm25(&[df], searcher.num_docs(), boost);
                 let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
                 let query = tantivy::query::BoostQuery::new(Box::new(query), boost);
                 out.push(Bounded::boxed(Box::new(query), bound, Some(lang)));

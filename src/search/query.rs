@@ -592,6 +592,15 @@ impl Builder<'_> {
         }
     }
 
+    /// The documents BM25 counts: every segment's `max_doc`, as tantivy's statistics do.
+    fn num_docs(&self) -> u64 {
+        self.searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| u64::from(segment.max_doc()))
+            .sum()
+    }
+
     fn doc_freq(&self, field: Field, text: &str) -> u64 {
         self.searcher
             .doc_freq(&Term::from_field_text(field, text))
@@ -600,12 +609,13 @@ impl Builder<'_> {
 
     /// A term query with `weight`, or nothing when no document has the term.
     fn term(&mut self, field: Field, text: &str, weight: f32) -> Option<Box<dyn Query>> {
-        if self.doc_freq(field, text) == 0 {
+        let doc_freq = self.doc_freq(field, text);
+        if doc_freq == 0 {
             return None;
         }
         self.work.terms += 1;
         let term = Term::from_field_text(field, text);
-        let bound = Bounded::bm25(self.searcher, std::slice::from_ref(&term), weight);
+        let bound = Bounded::bm25(&[doc_freq], self.num_docs(), weight);
         let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
         let query: Box<dyn Query> = if weight == 1.0 {
             query
@@ -709,8 +719,11 @@ impl Builder<'_> {
         weight: f32,
         lang: Lang,
     ) -> Box<dyn Query> {
-        let plain: Vec<Term> = terms.iter().map(|(_, t)| t.clone()).collect();
-        let bound = Bounded::bm25(self.searcher, &plain, weight);
+        let doc_freqs: Vec<u64> = terms
+            .iter()
+            .map(|(_, t)| self.searcher.doc_freq(t).unwrap_or(0))
+            .collect();
+        let bound = Bounded::bm25(&doc_freqs, self.num_docs(), weight);
         let query = PhraseQuery::new_with_offset_and_slop(terms, slop);
         Bounded::boxed(
             Box::new(BoostQuery::new(Box::new(query), weight)),
