@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tantivy::index::{SegmentId, SegmentReader};
-use tantivy::query::FuzzyTermQuery;
+use tantivy::query::{DfaWrapper, FuzzyTermQuery};
 use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 use tantivy_fst::{IntoStreamer, Map, Streamer};
@@ -177,42 +177,51 @@ pub fn first_letter_range(word: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((from, to))
 }
 
-/// Words of `field` within `distance` edits of `word` (a transposition counting one) that
-/// begin with its first letter ([`first_letter_range`]).
-pub fn near(
-    searcher: &Searcher,
-    field: Field,
-    word: &str,
-    distance: u8,
-) -> tantivy::Result<Expansion> {
-    let (found, examined) = near_frequencies(searcher, field, word, distance, MAX_EXAMINED)?;
+/// The Levenshtein automaton of a word within a number of edits (a transposition counting
+/// one), and the range of the dictionary its walk stays in ([`first_letter_range`]). Built
+/// once, walked over any number of fields: its construction costs as much as a walk.
+pub struct Near {
+    automaton: DfaWrapper,
+    from: Vec<u8>,
+    to: Vec<u8>,
+}
+
+impl Near {
+    /// `None` for an empty word.
+    pub fn new(word: &str, distance: u8) -> tantivy::Result<Option<Near>> {
+        let Some((from, to)) = first_letter_range(word) else {
+            return Ok(None);
+        };
+        // The automaton reads only the term's text.
+        let term = Term::from_field_text(Field::from_field_id(0), word);
+        let automaton = FuzzyTermQuery::new(term, distance, true).automaton()?;
+        Ok(Some(Near { automaton, from, to }))
+    }
+}
+
+/// Words of `field` that `near` accepts, the most frequent first.
+pub fn near(searcher: &Searcher, field: Field, near: &Near) -> tantivy::Result<Expansion> {
+    let (found, examined) = near_frequencies(searcher, field, near, MAX_EXAMINED)?;
     Ok(keep_most_frequent(found, examined))
 }
 
-/// The words of `field` within `distance` edits of `word` that begin with its first letter,
-/// with their document frequencies over all segments, at most `limit` examined per segment;
-/// and how many were examined.
+/// The words of `field` that `near` accepts, with their document frequencies over all
+/// segments, at most `limit` examined per segment; and how many were examined.
 pub fn near_frequencies(
     searcher: &Searcher,
     field: Field,
-    word: &str,
-    distance: u8,
+    near: &Near,
     limit: usize,
 ) -> tantivy::Result<(HashMap<Vec<u8>, u64>, usize)> {
     let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
-    let Some((from, to)) = first_letter_range(word) else {
-        return Ok((found, 0));
-    };
-    let automaton =
-        FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true).automaton()?;
     let mut examined = 0;
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(field)?;
         let mut stream = inverted
             .terms()
-            .search(&automaton)
-            .ge(&from)
-            .lt(&to)
+            .search(&near.automaton)
+            .ge(&near.from)
+            .lt(&near.to)
             .into_stream()?;
         let mut seen = 0;
         while seen < limit && stream.advance() {

@@ -870,11 +870,22 @@ impl Builder<'_> {
         // No indexed spelling is near the word as typed: perhaps its diacritics are missing
         // too. Folded forms one edit away (a second edit over every folded dictionary costs
         // more than the rest of the query).
+        // Languages mostly fold a word alike: one automaton per distinct form.
         let _ = distance;
+        let mut automata: Vec<(String, Option<affix::Near>)> = Vec::new();
         for lang in self.present_languages() {
             let field = self.fields.fold_of(lang);
             for form in self.folded_forms(lang, word) {
-                match affix::near(self.searcher, field, &form, 1) {
+                if !automata.iter().any(|(f, _)| *f == form) {
+                    match affix::Near::new(&form, 1) {
+                        Ok(near) => automata.push((form.clone(), near)),
+                        Err(err) => tracing::warn!(%err, "near spellings failed"),
+                    }
+                }
+                let Some((_, Some(near))) = automata.iter().find(|(f, _)| *f == form) else {
+                    continue;
+                };
+                match affix::near(self.searcher, field, near) {
                     Ok(expansion) => clauses.extend(self.expanded(field, expansion, TYPO_SCORE)),
                     Err(err) => tracing::warn!(%err, "near spellings failed"),
                 }

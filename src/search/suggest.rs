@@ -68,8 +68,10 @@ pub fn correction(
 ) -> tantivy::Result<Option<String>> {
     let max_distance = if word.chars().count() >= 6 { 2 } else { 1 };
     for distance in 1..=max_distance {
-        let (frequencies, _) =
-            affix::near_frequencies(searcher, spell, word, distance, usize::MAX)?;
+        let Some(near) = affix::Near::new(word, distance)? else {
+            return Ok(None);
+        };
+        let (frequencies, _) = affix::near_frequencies(searcher, spell, &near, usize::MAX)?;
         let best = frequencies
             .into_iter()
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
