@@ -300,3 +300,82 @@ fn unfiltered_facet_counts_are_the_hits_own_values_counted() {
         assert_eq!(facets.year, year, "{query:?}");
     }
 }
+
+/// Copies `from` (a directory tree) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// Facet counts are the tally of the hits themselves, whether a query finds most of the index
+/// (counted as the index's counts less the documents not found) or a few, and after a
+/// document was deleted (its values are in the index's counts but it is found by nothing).
+#[test]
+fn facet_counts_are_the_tally_of_the_hits_found_broad_or_narrow_after_a_deletion() {
+    use std::collections::BTreeMap;
+    let data = tempfile::tempdir().expect("temp dir");
+    copy_tree(&relevance_dir().join("corpus"), data.path());
+    let (_dir, index) = index_of(data.path());
+    let gone = data.path().join("da/aarhus-demens-borgerinddragelse.txt");
+    std::fs::remove_file(&gone).expect("remove");
+    labsearch::pipeline::ingest(&index, data.path(), &Default::default()).expect("re-ingest");
+    let live = search(&index, "limit=1").total;
+    let mut broad = false;
+    let mut narrow = false;
+    for q in [
+        "",
+        "kommune",
+        "og",
+        "the",
+        "demens",
+        "workshop",
+        "prototype",
+        "borgere",
+    ] {
+        let mut response = search(&index, &format!("q={q}&limit=100"));
+        let total = response.total as usize;
+        broad |= total * 2 > live as usize;
+        narrow |= total > 0 && total * 2 < live as usize;
+        let mut offset = 0;
+        let mut hits = std::mem::take(&mut response.hits);
+        while hits.len() < total {
+            offset += 100;
+            hits.extend(search(&index, &format!("q={q}&limit=100&offset={offset}")).hits);
+        }
+        assert_eq!(hits.len(), total, "{q}");
+        let mut country = BTreeMap::new();
+        let mut lang = BTreeMap::new();
+        let mut method = BTreeMap::new();
+        let mut year = BTreeMap::new();
+        for hit in &hits {
+            assert!(
+                !hit.source.contains("aarhus-demens-borgerinddragelse"),
+                "{q}"
+            );
+            if let Some(c) = &hit.country {
+                *country.entry(c.clone()).or_insert(0u64) += 1;
+            }
+            *lang.entry(hit.lang.code().to_string()).or_insert(0u64) += 1;
+            for m in &hit.methods {
+                *method.entry(m.clone()).or_insert(0u64) += 1;
+            }
+            for y in &hit.years {
+                *year.entry(y.to_string()).or_insert(0u64) += 1;
+            }
+        }
+        let facets = &response.facets;
+        assert_eq!(facets.country, country, "{q}: country");
+        assert_eq!(facets.lang, lang, "{q}: lang");
+        assert_eq!(facets.method, method, "{q}: method");
+        assert_eq!(facets.year, year, "{q}: year");
+    }
+    assert!(broad && narrow, "the queries cover both ways of counting");
+}

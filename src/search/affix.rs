@@ -195,7 +195,11 @@ impl Near {
         // The automaton reads only the term's text.
         let term = Term::from_field_text(Field::from_field_id(0), word);
         let automaton = FuzzyTermQuery::new(term, distance, true).automaton()?;
-        Ok(Some(Near { automaton, from, to }))
+        Ok(Some(Near {
+            automaton,
+            from,
+            to,
+        }))
     }
 }
 

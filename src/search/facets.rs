@@ -143,6 +143,49 @@ pub struct SegmentFacets {
     /// `year_starts[doc]..year_starts[doc + 1]` indexes `years`.
     year_starts: Vec<u32>,
     years: Vec<u16>,
+    /// The counts of every document of the segment, deleted ones included: a query finding
+    /// most of the segment is counted as these less the documents it did not find.
+    all: Counts,
+}
+
+/// Counts per value ordinal of each facet, of one segment.
+#[derive(Clone)]
+struct Counts {
+    country: Vec<u64>,
+    lang: Vec<u64>,
+    method: Vec<u64>,
+    year: Vec<u64>,
+}
+
+impl Counts {
+    fn zero(facets: &SegmentFacets) -> Counts {
+        Counts {
+            country: vec![0; facets.country.num_terms()],
+            lang: vec![0; facets.lang.num_terms()],
+            method: vec![0; facets.method.num_terms()],
+            year: vec![0; COUNTED_YEARS],
+        }
+    }
+
+    /// Adds (`sign` 1) or takes away (`sign` -1 as `u64::MAX`, wrapping) `doc`'s values.
+    fn add(&mut self, facets: &SegmentFacets, doc: DocId, sign: u64) {
+        for (counts, ords) in [
+            (&mut self.country, facets.country.of(doc)),
+            (&mut self.lang, facets.lang.of(doc)),
+            (&mut self.method, facets.method.of(doc)),
+        ] {
+            for &ord in ords {
+                counts[ord as usize] = counts[ord as usize].wrapping_add(sign);
+            }
+        }
+        for &y in facets.years_of(doc) {
+            // A year before the first counted wraps past the last: not counted.
+            let slot = usize::from(y.wrapping_sub(FIRST_COUNTED_YEAR));
+            if let Some(n) = self.year.get_mut(slot) {
+                *n = n.wrapping_add(sign);
+            }
+        }
+    }
 }
 
 impl SegmentFacets {
@@ -160,13 +203,29 @@ impl SegmentFacets {
             );
             year_starts.push(years.len() as u32);
         }
-        Ok(SegmentFacets {
+        let mut facets = SegmentFacets {
             country: DenseStrFacet::load(reader, names::COUNTRY)?,
             lang: DenseStrFacet::load(reader, names::LANG)?,
             method: DenseStrFacet::load(reader, names::METHODS)?,
             year_starts,
             years,
-        })
+            all: Counts {
+                country: Vec::new(),
+                lang: Vec::new(),
+                method: Vec::new(),
+                year: Vec::new(),
+            },
+        };
+        let mut all = Counts::zero(&facets);
+        for doc in 0..max_doc {
+            all.add(&facets, doc, 1);
+        }
+        facets.all = all;
+        Ok(facets)
+    }
+
+    fn max_doc(&self) -> usize {
+        self.year_starts.len() - 1
     }
 
     fn years_of(&self, doc: DocId) -> &[u16] {
@@ -243,10 +302,10 @@ pub struct FacetedSegmentCollector<S> {
     lang_filter: Option<Vec<bool>>,
     method_filter: Option<Vec<bool>>,
     year_filter: Option<YearRange>,
-    country_counts: Vec<u64>,
-    lang_counts: Vec<u64>,
-    method_counts: Vec<u64>,
-    year_counts: Vec<u64>,
+    counts: Counts,
+    /// Without filters, the documents found (a bit each), counted at harvest: from the
+    /// segment's counts of all documents when most of them were found.
+    found: Option<Vec<u64>>,
     total: u64,
 }
 
@@ -273,16 +332,22 @@ impl<C: Collector> Collector for FacetedCollector<C> {
         reader: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
         let facets = self.cache.get(reader)?;
+        let country_filter = facets.country.acceptance(&self.filters.countries)?;
+        let lang_filter = facets.lang.acceptance(&self.filters.langs)?;
+        let method_filter = facets.method.acceptance(&self.filters.methods)?;
+        let year_filter = self.filters.years;
+        let unfiltered = country_filter.is_none()
+            && lang_filter.is_none()
+            && method_filter.is_none()
+            && year_filter.is_none();
         Ok(FacetedSegmentCollector {
             inner: self.inner.for_segment(segment_local_id, reader)?,
-            country_filter: facets.country.acceptance(&self.filters.countries)?,
-            lang_filter: facets.lang.acceptance(&self.filters.langs)?,
-            method_filter: facets.method.acceptance(&self.filters.methods)?,
-            year_filter: self.filters.years,
-            country_counts: vec![0; facets.country.num_terms()],
-            lang_counts: vec![0; facets.lang.num_terms()],
-            method_counts: vec![0; facets.method.num_terms()],
-            year_counts: vec![0; COUNTED_YEARS],
+            country_filter,
+            lang_filter,
+            method_filter,
+            year_filter,
+            counts: Counts::zero(&facets),
+            found: unfiltered.then(|| vec![0; facets.max_doc().div_ceil(64)]),
             total: 0,
             facets,
         })
@@ -320,6 +385,12 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
     type Fruit = (S::Fruit, FacetCounts);
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        if let Some(found) = &mut self.found {
+            found[doc as usize / 64] |= 1 << (doc % 64);
+            self.total += 1;
+            self.inner.collect(doc, score);
+            return;
+        }
         let facets = &*self.facets;
         let (countries, langs, methods) = (
             facets.country.of(doc),
@@ -334,13 +405,13 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
             .year_filter
             .is_none_or(|range| years.iter().any(|&y| range.contains(u64::from(y))));
         if lang && method && year {
-            count(&mut self.country_counts, countries);
+            count(&mut self.counts.country, countries);
         }
         if country && method && year {
-            count(&mut self.lang_counts, langs);
+            count(&mut self.counts.lang, langs);
         }
         if country && lang && year {
-            count(&mut self.method_counts, methods);
+            count(&mut self.counts.method, methods);
         }
         if country && lang && method {
             for &y in years {
@@ -349,7 +420,7 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
                     .map(usize::from)
                     .filter(|&s| s < COUNTED_YEARS)
                 {
-                    self.year_counts[slot] += 1;
+                    self.counts.year[slot] += 1;
                 }
             }
         }
@@ -360,39 +431,29 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
     }
 
     /// The counting pass hands over blocks of documents. Without filters (most searches)
-    /// every document counts in every facet: counted without the per-document tests (mix
-    /// p50 about 2 % lower side by side).
+    /// every document found counts in every facet: they are only marked here, and counted
+    /// at [`SegmentCollector::harvest`].
     fn collect_block(&mut self, docs: &[DocId]) {
-        let unfiltered = self.country_filter.is_none()
-            && self.lang_filter.is_none()
-            && self.method_filter.is_none()
-            && self.year_filter.is_none();
-        if !unfiltered {
+        let Some(found) = &mut self.found else {
             for &doc in docs {
                 self.collect(doc, 0.0);
             }
             return;
-        }
-        let facets = &*self.facets;
+        };
         for &doc in docs {
-            count(&mut self.country_counts, facets.country.of(doc));
-            count(&mut self.lang_counts, facets.lang.of(doc));
-            count(&mut self.method_counts, facets.method.of(doc));
-            for &y in facets.years_of(doc) {
-                // A year before the first counted wraps past the last: not counted.
-                let slot = usize::from(y.wrapping_sub(FIRST_COUNTED_YEAR));
-                if let Some(n) = self.year_counts.get_mut(slot) {
-                    *n += 1;
-                }
-            }
+            found[doc as usize / 64] |= 1 << (doc % 64);
         }
         self.total += docs.len() as u64;
         self.inner.collect_block(docs);
     }
 
-    fn harvest(self) -> Self::Fruit {
+    fn harvest(mut self) -> Self::Fruit {
+        if let Some(found) = self.found.take() {
+            self.counts = count_found(&self.facets, &found, self.total);
+        }
         let year = self
-            .year_counts
+            .counts
+            .year
             .iter()
             .enumerate()
             .filter(|(_, &n)| n > 0)
@@ -400,13 +461,38 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
             .collect();
         let counts = FacetCounts {
             total: self.total,
-            country: self.facets.country.names(&self.country_counts),
-            lang: self.facets.lang.names(&self.lang_counts),
-            method: self.facets.method.names(&self.method_counts),
+            country: self.facets.country.names(&self.counts.country),
+            lang: self.facets.lang.names(&self.counts.lang),
+            method: self.facets.method.names(&self.counts.method),
             year,
         };
         (self.inner.harvest(), counts)
     }
+}
+
+/// The facet counts of the `total` documents marked in `found`: added up one by one, or,
+/// when they are most of the segment, the segment's counts of all documents less those of
+/// the documents not found (the found never include deleted documents; the others may).
+fn count_found(facets: &SegmentFacets, found: &[u64], total: u64) -> Counts {
+    let max_doc = facets.max_doc();
+    let most = total as usize * 2 > max_doc;
+    let (mut counts, sign) = if most {
+        (facets.all.clone(), u64::MAX)
+    } else {
+        (Counts::zero(facets), 1)
+    };
+    for (i, &word) in found.iter().enumerate() {
+        let mut bits = if most { !word } else { word };
+        while bits != 0 {
+            let doc = i * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if doc >= max_doc {
+                break;
+            }
+            counts.add(facets, doc as DocId, sign);
+        }
+    }
+    counts
 }
 
 /// Which documents of one segment pass every filter.
