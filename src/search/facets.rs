@@ -168,15 +168,19 @@ impl Counts {
     }
 
     /// Adds (`sign` 1) or takes away (`sign` -1 as `u64::MAX`, wrapping) `doc`'s values.
+    #[inline]
     fn add(&mut self, facets: &SegmentFacets, doc: DocId, sign: u64) {
-        for (counts, ords) in [
-            (&mut self.country, facets.country.of(doc)),
-            (&mut self.lang, facets.lang.of(doc)),
-            (&mut self.method, facets.method.of(doc)),
-        ] {
-            for &ord in ords {
-                counts[ord as usize] = counts[ord as usize].wrapping_add(sign);
-            }
+        for &ord in facets.country.of(doc) {
+            let n = &mut self.country[ord as usize];
+            *n = n.wrapping_add(sign);
+        }
+        for &ord in facets.lang.of(doc) {
+            let n = &mut self.lang[ord as usize];
+            *n = n.wrapping_add(sign);
+        }
+        for &ord in facets.method.of(doc) {
+            let n = &mut self.method[ord as usize];
+            *n = n.wrapping_add(sign);
         }
         for &y in facets.years_of(doc) {
             // A year before the first counted wraps past the last: not counted.
