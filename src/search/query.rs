@@ -293,30 +293,9 @@ pub fn build(
             );
             // The proximity bonus admits no document the words do not: counting runs without
             // it (it reads positions).
-            let counting = {
-                let clauses: Vec<(Occur, Box<dyn Query>)> =
-                    clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect();
-                Some(
-                    if clauses.iter().all(|(occur, _)| *occur == Occur::Should) {
-                        Box::new(MaxScoreUnion::new(
-                            clauses.into_iter().map(|(_, q)| q).collect(),
-                        )) as Box<dyn Query>
-                    } else {
-                        Box::new(BooleanQuery::new(clauses))
-                    },
-                )
-            };
+            let counting = sum(clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect());
             clauses.extend(proximity.map(|q| (Occur::Should, q)));
-            // A sum of optional clauses (no + or -) is ranked with MaxScore.
-            let ranking: Box<dyn Query> =
-                if clauses.iter().all(|(occur, _)| *occur == Occur::Should) {
-                    Box::new(MaxScoreUnion::new(
-                        clauses.into_iter().map(|(_, q)| q).collect(),
-                    ))
-                } else {
-                    Box::new(BooleanQuery::new(clauses))
-                };
-            (ranking, counting)
+            (sum(clauses), Some(counting))
         }
     };
     Some(BuiltQuery {
@@ -1009,6 +988,18 @@ impl Builder<'_> {
     }
 }
 
+/// The query's top level: a sum of optional clauses (no `+` or `-`) is ranked with MaxScore
+/// ([`MaxScoreUnion`]), anything else is a plain boolean query.
+fn sum(clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+    if clauses.iter().all(|(occur, _)| *occur == Occur::Should) {
+        Box::new(MaxScoreUnion::new(
+            clauses.into_iter().map(|(_, q)| q).collect(),
+        ))
+    } else {
+        Box::new(BooleanQuery::new(clauses))
+    }
+}
+
 /// The literal of a clause that is plain optional text: no quotes, no field, no `+` or `-`.
 fn plain_literal<'a>(
     occur: &Option<AstOccur>,
@@ -1067,8 +1058,8 @@ fn should_clauses(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
         .then(|| clauses.iter().map(|(_, q)| q.box_clone()).collect())
 }
 
-/// `query` with its score multiplied by `weight`; a union is boosted clause by clause, so it
-/// stays a union of (boosted) terms.
+/// `query` with its score multiplied by `weight` (and its bound for ranking); a union is
+/// boosted clause by clause, so it stays a union of (boosted) terms.
 fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
     match should_clauses(&*query) {
         Some(clauses) => Box::new(BooleanQuery::union(
