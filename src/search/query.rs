@@ -1067,11 +1067,14 @@ fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
         )),
         None => {
             let (bound, lang) = maxscore::bound(&*query);
-            Bounded::boxed(
-                Box::new(BoostQuery::new(query, weight)),
-                bound * weight,
-                lang,
-            )
+            // A negative boost (`word^-1`) makes a score that only lowers the sum: no upper
+            // bound that pruning could use.
+            let bound = if weight >= 0.0 {
+                bound * weight
+            } else {
+                f32::INFINITY
+            };
+            Bounded::boxed(Box::new(BoostQuery::new(query, weight)), bound, lang)
         }
     }
 }
