@@ -149,7 +149,7 @@ pub struct SegmentFacets {
 }
 
 /// Counts per value ordinal of each facet, of one segment.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Counts {
     country: Vec<u64>,
     lang: Vec<u64>,
@@ -182,7 +182,13 @@ impl Counts {
             let n = &mut self.method[ord as usize];
             *n = n.wrapping_add(sign);
         }
-        for &y in facets.years_of(doc) {
+        self.add_years(facets.years_of(doc), sign);
+    }
+
+    /// Adds (or takes away, as [`Counts::add`]) one document's `years`.
+    #[inline]
+    fn add_years(&mut self, years: &[u16], sign: u64) {
+        for &y in years {
             // A year before the first counted wraps past the last: not counted.
             let slot = usize::from(y.wrapping_sub(FIRST_COUNTED_YEAR));
             if let Some(n) = self.year.get_mut(slot) {
@@ -213,12 +219,7 @@ impl SegmentFacets {
             method: DenseStrFacet::load(reader, names::METHODS)?,
             year_starts,
             years,
-            all: Counts {
-                country: Vec::new(),
-                lang: Vec::new(),
-                method: Vec::new(),
-                year: Vec::new(),
-            },
+            all: Counts::default(),
         };
         let mut all = Counts::zero(&facets);
         for doc in 0..max_doc {
@@ -418,15 +419,7 @@ impl<S: SegmentCollector> SegmentCollector for FacetedSegmentCollector<S> {
             count(&mut self.counts.method, methods);
         }
         if country && lang && method {
-            for &y in years {
-                if let Some(slot) = y
-                    .checked_sub(FIRST_COUNTED_YEAR)
-                    .map(usize::from)
-                    .filter(|&s| s < COUNTED_YEARS)
-                {
-                    self.counts.year[slot] += 1;
-                }
-            }
+            self.counts.add_years(years, 1);
         }
         if country && lang && method && year {
             self.total += 1;

@@ -187,20 +187,27 @@ impl MaxScoreUnion {
 }
 
 fn open(query: Box<dyn Query>, out: &mut Vec<(Box<dyn Query>, Score, Option<Lang>)>) {
-    if let Some(boolean) = query.downcast_ref::<BooleanQuery>() {
-        if boolean
-            .clauses()
-            .iter()
-            .all(|(occur, _)| *occur == Occur::Should)
-        {
-            for (_, clause) in boolean.clauses() {
-                open(clause.box_clone(), out);
+    match should_clauses(&*query) {
+        Some(clauses) => {
+            for clause in clauses {
+                open(clause, out);
             }
-            return;
+        }
+        None => {
+            let (bound, lang) = bound(&*query);
+            out.push((query, bound, lang));
         }
     }
-    let (bound, lang) = bound(&*query);
-    out.push((query, bound, lang));
+}
+
+/// The clauses of `query` when it is a union (only optional clauses).
+pub fn should_clauses(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
+    let boolean = query.downcast_ref::<BooleanQuery>()?;
+    let clauses = boolean.clauses();
+    clauses
+        .iter()
+        .all(|(occur, _)| *occur == Occur::Should)
+        .then(|| clauses.iter().map(|(_, q)| q.box_clone()).collect())
 }
 
 impl MaxScoreUnion {

@@ -47,7 +47,7 @@ use crate::index::{Fields, LabIndex};
 use crate::lang::Lang;
 use crate::matching::TermMatcher;
 use crate::search::affix::{self, AffixCache, Expansion};
-use crate::search::maxscore::{self, Bounded, MaxScoreUnion};
+use crate::search::maxscore::{self, should_clauses, Bounded, MaxScoreUnion};
 use crate::search::suggest;
 use crate::translate::{stopwords, Translator, Via};
 
@@ -255,6 +255,11 @@ pub fn build(
         corrections: Vec::new(),
         spanned: BTreeSet::new(),
         present: None,
+        num_docs: searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| u64::from(segment.max_doc()))
+            .sum(),
         uncorrectable: Vec::new(),
         tags: BTreeSet::new(),
         translations: Vec::new(),
@@ -376,6 +381,8 @@ struct Builder<'a> {
     spanned: BTreeSet<String>,
     /// The languages with documents, once asked for.
     present: Option<Vec<Lang>>,
+    /// The documents BM25 counts: every segment's `max_doc`, as tantivy's statistics do.
+    num_docs: u64,
     /// Words without a near spelling so far.
     uncorrectable: Vec<String>,
     /// Tags named by the query so far.
@@ -571,15 +578,6 @@ impl Builder<'_> {
         }
     }
 
-    /// The documents BM25 counts: every segment's `max_doc`, as tantivy's statistics do.
-    fn num_docs(&self) -> u64 {
-        self.searcher
-            .segment_readers()
-            .iter()
-            .map(|segment| u64::from(segment.max_doc()))
-            .sum()
-    }
-
     fn doc_freq(&self, field: Field, text: &str) -> u64 {
         self.searcher
             .doc_freq(&Term::from_field_text(field, text))
@@ -594,7 +592,7 @@ impl Builder<'_> {
         }
         self.work.terms += 1;
         let term = Term::from_field_text(field, text);
-        let bound = Bounded::bm25(&[doc_freq], self.num_docs(), weight);
+        let bound = Bounded::bm25(&[doc_freq], self.num_docs, weight);
         let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
         let query: Box<dyn Query> = if weight == 1.0 {
             query
@@ -702,7 +700,7 @@ impl Builder<'_> {
             .iter()
             .map(|(_, t)| self.searcher.doc_freq(t).unwrap_or(0))
             .collect();
-        let bound = Bounded::bm25(&doc_freqs, self.num_docs(), weight);
+        let bound = Bounded::bm25(&doc_freqs, self.num_docs, weight);
         let query = PhraseQuery::new_with_offset_and_slop(terms, slop);
         Bounded::boxed(
             Box::new(BoostQuery::new(Box::new(query), weight)),
@@ -1046,16 +1044,6 @@ fn union(clauses: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
         1 => flat.pop(),
         _ => Some(Box::new(BooleanQuery::union(flat))),
     }
-}
-
-/// The clauses of `query` when it is a union (only optional clauses).
-fn should_clauses(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
-    let boolean = query.downcast_ref::<BooleanQuery>()?;
-    let clauses = boolean.clauses();
-    clauses
-        .iter()
-        .all(|(occur, _)| *occur == Occur::Should)
-        .then(|| clauses.iter().map(|(_, q)| q.box_clone()).collect())
 }
 
 /// `query` with its score multiplied by `weight` (and its bound for ranking); a union is
