@@ -187,12 +187,16 @@ struct LangTerms {
     exact_only: FxHashMap<String, Vec<usize>>,
 }
 
+/// The distinct words of a document's analysis, each with the entries it names
+/// ([`TermMatcher::hits`]).
+pub type WordHits<'t> = FxHashMap<&'t str, Vec<usize>>;
+
 /// How loosely words match terms.
 #[derive(Clone, Copy)]
 enum Mode<'h> {
     /// Document text: whole words, and compounds that begin or end with a term, as
-    /// [`TermMatcher::hits_by_word`] found them for each word.
-    Text(&'h FxHashMap<&'h str, Vec<usize>>),
+    /// [`TermMatcher::hits`] found them for each word.
+    Text(&'h WordHits<'h>),
     /// Query words: as text, and words that are the first or last part of a term.
     Query,
     /// One word that must name an entry: equal to a term, or a first or last part of one.
@@ -242,7 +246,10 @@ impl TermMatcher {
                                     .chain(suffix_points(&form, MIN_QUERY_PART_CHARS))
                                     .filter(|(_, rest)| *rest >= MIN_QUERY_PART_REST)
                                 {
-                                    push_unique(terms.parts.entry(part).or_default(), idx);
+                                    push_unique(
+                                        terms.parts.entry(part.to_string()).or_default(),
+                                        idx,
+                                    );
                                 }
                                 push_unique(terms.words.entry(form).or_default(), idx);
                             }
@@ -296,17 +303,19 @@ impl TermMatcher {
         tokens: &[AnalyzedToken],
         text: &str,
     ) -> BTreeMap<String, String> {
-        self.tag_at(lang, tokens, 0, text)
+        self.tag_at(lang, tokens, 0, text, &self.hits(lang, tokens))
     }
 
     /// [`TermMatcher::tag`] for `tokens` taken from the analysis of a longer text, in which
-    /// the first word of `text` stands at position `first`.
+    /// the first word of `text` stands at position `first`; `hits` holds what each word of
+    /// the longer text names ([`TermMatcher::hits`]), looked up once for all its sentences.
     pub fn tag_at(
         &self,
         lang: Lang,
         tokens: &[AnalyzedToken],
         first: usize,
         text: &str,
+        hits: &WordHits<'_>,
     ) -> BTreeMap<String, String> {
         let surface = surface_words(text);
         // Positions within `text`.
@@ -321,7 +330,8 @@ impl TermMatcher {
         };
         let terms = &self.by_lang[lang_index(lang)];
         for token in tokens {
-            for idx in self.text_hits(terms, &token.text) {
+            let named = hits.get(token.text.as_str());
+            for &idx in named.into_iter().flatten() {
                 note(idx, at(token), cut(&word_at(at(token)).to_lowercase()));
             }
         }
@@ -392,12 +402,12 @@ impl TermMatcher {
         add(token);
         for (prefix, rest) in split_points(token, MIN_MODIFIER_CHARS) {
             if rest >= MIN_COMPOUND_REST {
-                add(&prefix);
+                add(prefix);
             }
         }
         for (suffix, rest) in suffix_points(token, MIN_HEAD_CHARS) {
             if rest >= MIN_COMPOUND_REST {
-                add(&suffix);
+                add(suffix);
             }
         }
         hits
@@ -408,7 +418,7 @@ impl TermMatcher {
     /// matches consecutive words; names written `=name` also match by their exact forms in
     /// `text` (an inflection ending, or as the head of a compound), as they do for methods.
     pub fn matches_text(&self, lang: Lang, tokens: &[AnalyzedToken], text: &str) -> Vec<String> {
-        self.matches_text_with(lang, tokens, text, &self.hits_by_word(lang, tokens))
+        self.matches_text_with(lang, tokens, text, &self.hits(lang, tokens))
     }
 
     /// [`TermMatcher::matches_text`] and [`TermMatcher::named_often`] with `times`, from one
@@ -420,7 +430,7 @@ impl TermMatcher {
         text: &str,
         times: usize,
     ) -> (Vec<String>, Vec<String>) {
-        let hits = self.hits_by_word(lang, tokens);
+        let hits = self.hits(lang, tokens);
         (
             self.matches_text_with(lang, tokens, text, &hits),
             self.named_often_with(tokens, times, &hits),
@@ -429,11 +439,7 @@ impl TermMatcher {
 
     /// Each distinct word of `tokens` with the entries it names in a document
     /// ([`TermMatcher::text_hits`]).
-    fn hits_by_word<'t>(
-        &self,
-        lang: Lang,
-        tokens: &'t [AnalyzedToken],
-    ) -> FxHashMap<&'t str, Vec<usize>> {
+    pub fn hits<'t>(&self, lang: Lang, tokens: &'t [AnalyzedToken]) -> WordHits<'t> {
         let terms = &self.by_lang[lang_index(lang)];
         let mut hits = FxHashMap::default();
         for token in tokens {
@@ -448,7 +454,7 @@ impl TermMatcher {
         lang: Lang,
         tokens: &[AnalyzedToken],
         text: &str,
-        hits: &FxHashMap<&str, Vec<usize>>,
+        hits: &WordHits<'_>,
     ) -> Vec<String> {
         let mut found: BTreeSet<String> = self
             .find(lang, tokens, Mode::Text(hits))
@@ -469,14 +475,14 @@ impl TermMatcher {
     /// word that names one counts once, by itself or by a compound part of it (the tokens of
     /// a word and its parts share a position).
     pub fn named_often(&self, lang: Lang, tokens: &[AnalyzedToken], times: usize) -> Vec<String> {
-        self.named_often_with(tokens, times, &self.hits_by_word(lang, tokens))
+        self.named_often_with(tokens, times, &self.hits(lang, tokens))
     }
 
     fn named_often_with(
         &self,
         tokens: &[AnalyzedToken],
         times: usize,
-        hits: &FxHashMap<&str, Vec<usize>>,
+        hits: &WordHits<'_>,
     ) -> Vec<String> {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
         let mut here: Vec<usize> = Vec::new();
@@ -564,12 +570,12 @@ impl TermMatcher {
                 // The token is a compound that begins or ends with a term.
                 for (prefix, rest) in split_points(token, MIN_MODIFIER_CHARS) {
                     if rest >= MIN_COMPOUND_REST {
-                        add(terms.words.get(&prefix));
+                        add(terms.words.get(prefix));
                     }
                 }
                 for (suffix, rest) in suffix_points(token, MIN_HEAD_CHARS) {
                     if rest >= MIN_COMPOUND_REST {
-                        add(terms.words.get(&suffix));
+                        add(terms.words.get(suffix));
                     }
                 }
             }
@@ -698,23 +704,23 @@ fn phrase_at(words: &[&str], term: &[String]) -> bool {
 
 /// Every proper prefix of `word` at least `min` characters long, with the number of
 /// characters after it.
-fn split_points(word: &str, min: usize) -> impl Iterator<Item = (String, usize)> + '_ {
+fn split_points(word: &str, min: usize) -> impl Iterator<Item = (&str, usize)> + '_ {
     let total = word.chars().count();
     word.char_indices()
         .enumerate()
         .skip(min)
-        .map(move |(n, (at, _))| (word[..at].to_string(), total - n))
+        .map(move |(n, (at, _))| (&word[..at], total - n))
 }
 
 /// Every proper suffix of `word` at least `min` characters long, with the number of
 /// characters before it.
-fn suffix_points(word: &str, min: usize) -> impl Iterator<Item = (String, usize)> + '_ {
+fn suffix_points(word: &str, min: usize) -> impl Iterator<Item = (&str, usize)> + '_ {
     let total = word.chars().count();
     word.char_indices()
         .enumerate()
         .skip(1)
         .filter(move |(n, _)| total - n >= min)
-        .map(|(n, (at, _))| (word[at..].to_string(), n))
+        .map(|(n, (at, _))| (&word[at..], n))
 }
 
 #[cfg(test)]
@@ -828,15 +834,9 @@ mod tests {
     #[test]
     fn prefixes_and_suffixes_with_what_remains() {
         let prefixes: Vec<_> = split_points("abcdef", 4).collect();
-        assert_eq!(
-            prefixes,
-            [("abcd".to_string(), 2), ("abcde".to_string(), 1)]
-        );
+        assert_eq!(prefixes, [("abcd", 2), ("abcde", 1)]);
         let suffixes: Vec<_> = suffix_points("abcdef", 4).collect();
-        assert_eq!(
-            suffixes,
-            [("bcdef".to_string(), 1), ("cdef".to_string(), 2)]
-        );
+        assert_eq!(suffixes, [("bcdef", 1), ("cdef", 2)]);
     }
 
     #[test]

@@ -358,6 +358,8 @@ impl Enricher {
         let mut listed = BTreeMap::new();
         // Words before `counted_to`, and the first token not before it.
         let (mut counted_to, mut words_before, mut next) = (0, 0, 0);
+        // What each word names, looked up once for all the sentences it occurs in.
+        let hits = self.methods.hits(lang, tokens);
         let sentences = enrich::content_lines(text)
             .into_iter()
             .flat_map(enrich::sentences);
@@ -374,9 +376,9 @@ impl Enricher {
             while tokens.get(next).is_some_and(|t| t.offset_from < end) {
                 next += 1;
             }
-            let found = self
-                .methods
-                .tag_at(lang, &tokens[first..next], words_before, sentence);
+            let found =
+                self.methods
+                    .tag_at(lang, &tokens[first..next], words_before, sentence, &hits);
             let list = found.len() >= LIST_METHODS
                 && LIST_CUE.is_match(sentence)
                 && !USE_CUE.is_match(sentence);
