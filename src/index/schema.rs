@@ -30,8 +30,8 @@ pub struct Fields {
     pub body_by_lang: Vec<Field>,
     /// One diacritic-folded field (title and body) per language, in [`Lang::ALL`] order.
     pub fold_by_lang: Vec<Field>,
-    /// Lowercased words as written, all languages: exact-form matches and the vocabulary for
-    /// typo corrections and spelling suggestions.
+    /// Lowercased words as written, all languages: the vocabulary for typo corrections and
+    /// spelling suggestions. Nothing scores on it, so it keeps neither frequencies nor norms.
     pub spell: Field,
     /// Concept slugs, multi-valued (exact).
     pub concepts: Field,
@@ -163,7 +163,8 @@ pub fn build_schema() -> Schema {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(SPELL_ANALYZER)
-                .set_index_option(IndexRecordOption::WithFreqs),
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
         ),
     );
     builder.add_text_field("concepts", STRING);

@@ -5,7 +5,6 @@
 //!
 //! | signal | field | weight |
 //! |---|---|---|
-//! | the word exactly as written (any language) | `spell` | [`EXACT_WEIGHT`] |
 //! | the stemmed word in a title | `title_xx` | [`TITLE_BOOST`] |
 //! | the stemmed word in a body | `body_xx` | 1 |
 //! | every part of a compound query word | `body_xx` | [`PARTS_WEIGHT`] |
@@ -55,10 +54,8 @@ use crate::translate::{stopwords, Translator, Via};
 pub const TITLE_BOOST: f32 = 2.0;
 /// Weight of a match on every part of a compound query word, against 1 for the whole word.
 pub const PARTS_WEIGHT: f32 = 0.5;
-/// Weight of a folded match: just below an exact one.
+/// Weight of a folded match: below the word as written.
 pub const FOLD_WEIGHT: f32 = 0.6;
-/// Weight of an exact-form match, on top of the stemmed one.
-pub const EXACT_WEIGHT: f32 = 0.5;
 /// Weight of the signals of a corrected spelling.
 pub const TYPO_WEIGHT: f32 = 0.5;
 /// Constant score of a folded near match.
@@ -710,10 +707,10 @@ impl Builder<'_> {
     }
 
     fn signals(&mut self, word: &str, only_titles: bool) -> Vec<Box<dyn Query>> {
+        // No signal for the word exactly as written: its stem already finds it, and a bonus
+        // for the exact form (the `spell` field, weight 0.5) lowered the judged sets' nDCG@10
+        // (0.912 → 0.910, multilingual 0.612 → 0.586) while adding a term to every word.
         let mut clauses: Vec<Box<dyn Query>> = Vec::new();
-        if !only_titles {
-            clauses.extend(self.term(self.fields.spell, word, EXACT_WEIGHT));
-        }
         for lang in Lang::ALL {
             let tokens = self.analyzers.tokens(lang, word);
             let Some(whole) = tokens.iter().find(|t| !t.is_part) else {
