@@ -57,6 +57,11 @@ pub trait Sink {
     fn compact(&mut self) -> Result<(), IndexError> {
         Ok(())
     }
+    /// Said before the first change of a run that writes the whole index anew (a first or
+    /// full ingest), which [`Sink::compact`] ends: work the engine would do to keep a
+    /// growing index tidy along the way (tantivy's merges) is left to that end. Nothing by
+    /// default.
+    fn rebuilding(&mut self) {}
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {

@@ -434,6 +434,10 @@ pub fn ingest_with_progress(
         known.clear();
     }
     let files_before = known.len();
+    // A first or full ingest writes every file and is compacted at its end.
+    if known.is_empty() && !walk.files.is_empty() {
+        writer.rebuilding();
+    }
     // Whatever decides what a file's documents look like is part of its key: the pipeline's
     // version, the cleaning rules, the vocabularies and the compound lexicon.
     let salt = format!(
