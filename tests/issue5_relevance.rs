@@ -93,6 +93,39 @@ async fn a_typo_is_found_and_corrected() {
 }
 
 #[tokio::test]
+async fn every_signal_of_a_corrected_spelling_counts_half_its_tags_included() {
+    // "tjenestedesing" is searched as "tjenestedesign" at half weight: its words and the
+    // service-design tag that spelling names alike, so the corrected query ranks as the
+    // correct one does (a tag at full weight outranked the report that holds the word).
+    let app = SeedApp::new();
+    let scores = |body: &serde_json::Value| -> Vec<(String, f64)> {
+        body["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| {
+                (
+                    h["source"].as_str().unwrap().to_string(),
+                    h["score"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (_, typo) = app.get("/search?q=tjenestedesing&mode=keyword").await;
+    let (_, exact) = app.get("/search?q=tjenestedesign&mode=keyword").await;
+    let (typo, exact) = (scores(&typo), scores(&exact));
+    assert!(exact.len() >= 3, "{exact:?}");
+    assert_eq!(typo.len(), exact.len(), "{typo:?} against {exact:?}");
+    for ((source, typo_score), (exact_source, exact_score)) in typo.iter().zip(&exact) {
+        assert_eq!(source, exact_source, "{typo:?} against {exact:?}");
+        assert!(
+            (typo_score - labsearch::search::query::TYPO_WEIGHT as f64 * exact_score).abs() < 1e-4,
+            "{source}: {typo_score} against {exact_score}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_zero_hit_query_gets_no_fabricated_suggestion() {
     let app = SeedApp::new();
     let (_, body) = app.get("/search?q=zzqxv").await;

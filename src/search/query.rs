@@ -249,6 +249,7 @@ pub fn build(
         analyzers: context.analyzers.clone(),
         words: Vec::new(),
         named: Vec::new(),
+        named_by_correction: Vec::new(),
         corrections: Vec::new(),
         spanned: BTreeSet::new(),
         present: None,
@@ -287,9 +288,18 @@ pub fn build(
             };
             let proximity = builder.proximity();
             let named = builder.named.join(" ");
+            let corrected = builder
+                .named
+                .iter()
+                .map(|word| {
+                    let correction = builder.named_by_correction.iter().find(|(w, _)| w == word);
+                    correction.map_or(word, |(_, corrected)| corrected).as_str()
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
             clauses.extend(
                 builder
-                    .vocabulary_bonus(&named)
+                    .vocabulary_bonus(&named, &corrected)
                     .into_iter()
                     .map(|q| (Occur::Should, q)),
             );
@@ -369,9 +379,11 @@ struct Builder<'a> {
     analyzers: Analyzers,
     /// Plain words of the query, as typed (lowercased).
     words: Vec<String>,
-    /// What the query names, with typos corrected: the text searched for methods and
-    /// concepts.
+    /// What the query names, as typed: the text searched for methods and concepts.
     named: Vec<String>,
+    /// Unknown words of [`Builder::named`] and the spellings searched in their place:
+    /// the tags only the corrected text names count at [`TYPO_WEIGHT`].
+    named_by_correction: Vec<(String, String)>,
     /// Typed word and the spelling searched in its place.
     corrections: Vec<(String, String)>,
     /// Slugs of multi-word names already searched as such (no second bonus).
@@ -830,7 +842,7 @@ impl Builder<'_> {
                     self.corrections.push((word.to_string(), corrected.clone()));
                 }
                 self.named.push(word.to_string());
-                self.named.push(corrected);
+                self.named_by_correction.push((word.to_string(), corrected));
             }
             Ok(None) => {
                 self.named.push(word.to_string());
@@ -955,31 +967,53 @@ impl Builder<'_> {
     }
 
     /// Constant bonuses for documents tagged with a method or concept named in the query, in
-    /// whatever language the query names it.
-    fn vocabulary_bonus(&mut self, text: &str) -> Vec<Box<dyn Query>> {
+    /// whatever language the query names it: named by the words of `text` in full, named
+    /// only once its unknown words are corrected (`corrected`) at [`TYPO_WEIGHT`], as every
+    /// other signal of a corrected spelling.
+    fn vocabulary_bonus(&mut self, text: &str, corrected: &str) -> Vec<Box<dyn Query>> {
+        let named = self.vocabulary_named(text);
+        let mut out = Vec::new();
+        for (weight, (methods, concepts)) in [
+            (1.0, named.clone()),
+            (TYPO_WEIGHT, self.vocabulary_named(corrected)),
+        ] {
+            for slug in methods {
+                if weight < 1.0 && named.0.contains(&slug) {
+                    continue;
+                }
+                out.push(self.tagged(self.fields.methods, &slug, METHOD_SCORE * weight));
+                self.tags.insert(Tag::Method(slug));
+            }
+            for slug in concepts {
+                if weight < 1.0 && named.1.contains(&slug) {
+                    continue;
+                }
+                out.push(self.tagged(self.fields.concepts, &slug, CONCEPT_SCORE * weight));
+                out.push(self.tagged(
+                    self.fields.concepts,
+                    &crate::index::schema::often_concept(&slug),
+                    CONCEPT_OFTEN_SCORE * weight,
+                ));
+                self.tags.insert(Tag::Concept(slug));
+            }
+        }
+        out
+    }
+
+    /// The methods and concepts the words of `text` name, in any language.
+    fn vocabulary_named(&self, text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         let context = self.context;
         let mut methods = BTreeSet::new();
         let mut concepts = BTreeSet::new();
+        if text.is_empty() {
+            return (methods, concepts);
+        }
         for lang in Lang::ALL {
             let tokens = self.analyzers.tokens(lang, text);
             methods.extend(context.methods.matches_query(lang, &tokens));
             concepts.extend(context.concepts.matches_query(lang, &tokens));
         }
-        let mut out = Vec::new();
-        for slug in methods {
-            out.push(self.tagged(self.fields.methods, &slug, METHOD_SCORE));
-            self.tags.insert(Tag::Method(slug));
-        }
-        for slug in concepts {
-            out.push(self.tagged(self.fields.concepts, &slug, CONCEPT_SCORE));
-            out.push(self.tagged(
-                self.fields.concepts,
-                &crate::index::schema::often_concept(&slug),
-                CONCEPT_OFTEN_SCORE,
-            ));
-            self.tags.insert(Tag::Concept(slug));
-        }
-        out
+        (methods, concepts)
     }
 }
 
