@@ -8,8 +8,8 @@
 //!
 //! `ingest` reads the generator's bodies sidecar (title and body already extracted, so this
 //! measures indexing, not extraction), and indexes title and body with tantivy's default
-//! tokenizer, body stored, with the writer labsearch uses (`Index::writer` with a 128 MB
-//! heap: tantivy's default thread count), committing every 2,000 documents as labsearch
+//! tokenizer, body stored, with the writer labsearch uses (`Index::writer` with a 256 MB
+//! heap: tantivy's default thread count), committing every 10,000 documents as labsearch
 //! does. `query` runs the mix's `q` through tantivy's lenient query parser over title and
 //! body, top 10 plus the exact count, filters ignored. Each prints one JSON line on stdout.
 
@@ -22,7 +22,7 @@ use tantivy::schema::{Schema, STORED, STRING, TEXT};
 use tantivy::{doc, Index, TantivyDocument};
 
 /// labsearch's writer heap (`src/index/mod.rs`).
-const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
+const WRITER_HEAP_BYTES: usize = 256 * 1024 * 1024;
 /// labsearch's batch size (`pipeline::DEFAULT_BATCH_FILES`).
 const COMMIT_EVERY: usize = 10_000;
 
