@@ -288,15 +288,22 @@ pub fn build(
             };
             let proximity = builder.proximity();
             let named = builder.named.join(" ");
-            let corrected = builder
-                .named
-                .iter()
-                .map(|word| {
-                    let correction = builder.named_by_correction.iter().find(|(w, _)| w == word);
-                    correction.map_or(word, |(_, corrected)| corrected).as_str()
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
+            // The named text with its corrections in place; empty without any, so the
+            // vocabulary is not looked up twice for the same text.
+            let corrected = if builder.named_by_correction.is_empty() {
+                String::new()
+            } else {
+                let by_correction = &builder.named_by_correction;
+                builder
+                    .named
+                    .iter()
+                    .map(|word| {
+                        let correction = by_correction.iter().find(|(w, _)| w == word);
+                        correction.map_or(word, |(_, corrected)| corrected).as_str()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
             clauses.extend(
                 builder
                     .vocabulary_bonus(&named, &corrected)
