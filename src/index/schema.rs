@@ -31,7 +31,8 @@ pub struct Fields {
     /// One diacritic-folded field (title and body) per language, in [`Lang::ALL`] order.
     pub fold_by_lang: Vec<Field>,
     /// Lowercased words as written, all languages: the vocabulary for typo corrections and
-    /// spelling suggestions. Nothing scores on it, so it keeps neither frequencies nor norms.
+    /// spelling suggestions, and whether a document holds a word's exact form (a
+    /// tie-breaker: no frequencies, no norms).
     pub spell: Field,
     /// Concept slugs, multi-valued (exact).
     pub concepts: Field,
