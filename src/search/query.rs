@@ -293,22 +293,7 @@ pub fn build(
             };
             let proximity = builder.proximity();
             let named = builder.named.join(" ");
-            // The named text with its corrections in place; empty without any, so the
-            // vocabulary is not looked up twice for the same text.
-            let corrected = if builder.named_by_correction.is_empty() {
-                String::new()
-            } else {
-                let by_correction = &builder.named_by_correction;
-                builder
-                    .named
-                    .iter()
-                    .map(|word| {
-                        let correction = by_correction.iter().find(|(w, _)| w == word);
-                        correction.map_or(word, |(_, corrected)| corrected).as_str()
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
+            let corrected = builder.named_corrected();
             clauses.extend(
                 builder
                     .vocabulary_bonus(&named, &corrected)
@@ -978,28 +963,41 @@ impl Builder<'_> {
         (!clauses.is_empty()).then(|| Box::new(BooleanQuery::union(clauses)) as Box<dyn Query>)
     }
 
+    /// The named text with each unknown word's correction in its place; empty without
+    /// corrections, so the vocabulary is not looked up twice for the same text.
+    fn named_corrected(&self) -> String {
+        if self.named_by_correction.is_empty() {
+            return String::new();
+        }
+        self.named
+            .iter()
+            .map(|word| {
+                let correction = self.named_by_correction.iter().find(|(w, _)| w == word);
+                correction.map_or(word, |(_, corrected)| corrected).as_str()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Constant bonuses for documents tagged with a method or concept named in the query, in
     /// whatever language the query names it: named by the words of `text` in full, named
     /// only once its unknown words are corrected (`corrected`) at [`TYPO_WEIGHT`], as every
     /// other signal of a corrected spelling.
     fn vocabulary_bonus(&mut self, text: &str, corrected: &str) -> Vec<Box<dyn Query>> {
-        let named = self.vocabulary_named(text);
+        let (methods, concepts) = self.vocabulary_named(text);
+        let (mut corrected_methods, mut corrected_concepts) = self.vocabulary_named(corrected);
+        corrected_methods.retain(|slug| !methods.contains(slug));
+        corrected_concepts.retain(|slug| !concepts.contains(slug));
         let mut out = Vec::new();
-        for (weight, (methods, concepts)) in [
-            (1.0, named.clone()),
-            (TYPO_WEIGHT, self.vocabulary_named(corrected)),
+        for (weight, methods, concepts) in [
+            (1.0, methods, concepts),
+            (TYPO_WEIGHT, corrected_methods, corrected_concepts),
         ] {
             for slug in methods {
-                if weight < 1.0 && named.0.contains(&slug) {
-                    continue;
-                }
                 out.push(self.tagged(self.fields.methods, &slug, METHOD_SCORE * weight));
                 self.tags.insert(Tag::Method(slug));
             }
             for slug in concepts {
-                if weight < 1.0 && named.1.contains(&slug) {
-                    continue;
-                }
                 out.push(self.tagged(self.fields.concepts, &slug, CONCEPT_SCORE * weight));
                 out.push(self.tagged(
                     self.fields.concepts,
