@@ -359,16 +359,19 @@ fn serve_with_ingest_every_keeps_answering_through_hostile_files() {
     let auth = [("Authorization", "Bearer hemlig-nyckel")];
     // Wait for a scheduled run that saw the hostile files, answering /health all along.
     let deadline = Instant::now() + Duration::from_secs(600);
-    let status = loop {
+    // The status with the token and without it, of one finished run: a scheduled run every
+    // second may start between the two requests, and then both are asked again.
+    let (status, anonymous) = loop {
         let (code, body) = server.get_json("/health");
         assert_eq!(code, 200, "{body}");
         let (code, body) = server.request("GET", "/ingest/status", &auth);
         assert_eq!(code, 200, "{body}");
         let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let (_, anonymous) = server.get_json("/ingest/status");
         let done = status["state"] == "succeeded"
             && status["counts"]["files_read"].as_u64() >= Some(expect.len() as u64 - 1);
-        if done {
-            break status;
+        if done && anonymous["run_id"] == status["run_id"] {
+            break (status, anonymous);
         }
         assert!(Instant::now() < deadline, "no run finished: {status}");
         std::thread::sleep(Duration::from_millis(200));
@@ -385,7 +388,6 @@ fn serve_with_ingest_every_keeps_answering_through_hostile_files() {
         })
         .collect();
     // Without the token: the counts, not the paths.
-    let (_, anonymous) = server.get_json("/ingest/status");
     assert!(anonymous.get("errors").is_none(), "{anonymous}");
     assert_eq!(anonymous["counts"], status["counts"]);
     // Searches through the server find the good files.
