@@ -35,6 +35,8 @@ use crate::vocab::Vocabulary;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one request may take (a search has its own, shorter, deadline).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The pause before a read that failed with a server error is tried on the next node.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// A bulk request is sent once its body reaches this size.
 const BULK_BYTES: usize = 8 * 1024 * 1024;
 /// Shards and replicas of a new index (one replica: any one node may fail).
@@ -228,9 +230,16 @@ impl OpenSearch {
                         if status.as_u16() == 404 && method == Method::GET {
                             return Ok(Value::Null);
                         }
-                        if status.is_server_error() && status.as_u16() == 503 {
-                            // This node has no cluster manager or no copy: try another.
+                        if status.as_u16() == 503
+                            || (status.is_server_error() && reads_only(&method, path))
+                        {
+                            // This node has no cluster manager or no copy (503), or a read
+                            // failed on shard copies of a node going down (e.g. a 500
+                            // `search_phase_execution_exception` while a node is killed):
+                            // reads are safe to repeat, so try the next node after a short
+                            // pause in which the cluster notices the loss.
                             last = format!("{status}: {}", truncate(&text));
+                            std::thread::sleep(RETRY_PAUSE);
                             continue;
                         }
                         return Err(ClusterError::Status {
@@ -316,6 +325,15 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     } else {
         f()
     }
+}
+
+/// Whether a request only reads (a GET, a search or a count), so repeating it on another node
+/// after a server error cannot apply anything twice.
+fn reads_only(method: &Method, path: &str) -> bool {
+    *method == Method::GET
+        || ["/_search", "/_count", "/_mget"]
+            .iter()
+            .any(|end| path.split('?').next().unwrap_or(path).ends_with(end))
 }
 
 fn truncate(text: &str) -> String {
@@ -646,6 +664,68 @@ impl SearchEngine for OpenSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A node that answers every request with `status` and `body`, counting the requests.
+    fn fake_node(status: u16, body: &'static str) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                reader.read_exact(&mut vec![0; length]).unwrap();
+                seen.fetch_add(1, Ordering::SeqCst);
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+            }
+        });
+        (url, count)
+    }
+
+    #[test]
+    fn a_read_failing_on_a_dying_nodes_shards_is_repeated_on_the_next_node_a_write_is_not() {
+        let failing = r#"{"error":{"type":"search_phase_execution_exception"},"status":500}"#;
+        let (first, first_count) = fake_node(500, failing);
+        let (second, second_count) = fake_node(200, r#"{"hits":{"hits":[]}}"#);
+        let config = Config::new(&format!("{first},{second}"), "labs");
+        let engine = OpenSearch::new(config, &Vocabulary::embedded()).unwrap();
+
+        let answer = engine
+            .call(Method::POST, "labs/_search", Some(&json!({})), None)
+            .unwrap();
+        assert_eq!(answer["hits"]["hits"], json!([]));
+        assert_eq!(first_count.load(Ordering::SeqCst), 1);
+        assert_eq!(second_count.load(Ordering::SeqCst), 1);
+
+        // A bulk write that failed may have been applied in part: it is not sent again.
+        match engine.call(Method::POST, "labs/_bulk", Some(&json!({})), None) {
+            Err(ClusterError::Status { status: 500, .. }) => {}
+            other => panic!("expected the 500, got {other:?}"),
+        }
+        assert_eq!(first_count.load(Ordering::SeqCst), 2);
+        assert_eq!(second_count.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn a_stored_document_gives_back_its_concepts_and_those_it_names_often() {
