@@ -16,7 +16,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use tantivy::collector::Count;
 use tantivy::schema::{Field, IndexRecordOption, TantivyDocument};
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
@@ -376,12 +375,12 @@ impl SearchEngine for Engine {
         in_time()?;
         let top = searcher.search(query, &ranking)?;
         in_time()?;
-        let counting = FacetedCollector::new(filters, self.facets.clone(), Count);
+        let counting = FacetedCollector::new(filters, self.facets.clone());
         let admitting = built
             .as_ref()
             .and_then(|b| b.counting.as_deref())
             .unwrap_or(query);
-        let (_, counts) = searcher.search(admitting, &counting)?;
+        let counts = searcher.search(admitting, &counting)?;
 
         let mut snippets =
             Snippets::new(&searcher, built.as_ref().map(|b| &*b.query), index.fields());
