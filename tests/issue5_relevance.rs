@@ -93,6 +93,22 @@ async fn a_typo_is_found_and_corrected() {
 }
 
 #[tokio::test]
+async fn two_typos_are_corrected_after_the_first_two_letters_one_anywhere_after_the_first() {
+    let app = SeedApp::new();
+    // Two edits ("e" missing, "gn" swapped), the first two letters as written.
+    let (_, body) = app.get("/search?q=tjenstedesing").await;
+    assert_eq!(body["suggestions"][0], "tjenestedesign", "{body}");
+    assert_eq!(body["hits"][0]["source"], "004_44a1b2c1af52ecf0.txt");
+    // One edit may touch the second letter ("je" swapped).
+    let (_, body) = app.get("/search?q=tejnestedesign").await;
+    assert_eq!(body["suggestions"][0], "tjenestedesign", "{body}");
+    // Two edits with the second letter wrong are not looked for (the walk keeps to the
+    // dictionary's words that begin "tj").
+    let (_, body) = app.get("/search?q=tejnestdesign").await;
+    assert_ne!(body["suggestions"][0], "tjenestedesign", "{body}");
+}
+
+#[tokio::test]
 async fn every_signal_of_a_corrected_spelling_counts_half_its_tags_included() {
     // "tjenestedesing" is searched as "tjenestedesign" at half weight: its words and the
     // service-design tag that spelling names alike, so the corrected query ranks as the

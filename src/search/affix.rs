@@ -169,8 +169,20 @@ fn build_reversed(segment: &SegmentReader, field: Field) -> tantivy::Result<Reve
 /// walk of a Levenshtein automaton stays inside one letter's part of the dictionary instead
 /// of the whole of it. `None` for an empty word.
 pub fn first_letter_range(word: &str) -> Option<(Vec<u8>, Vec<u8>)> {
-    let first = word.chars().next()?;
-    let from = first.to_string().into_bytes();
+    prefix_range(word, 1)
+}
+
+/// The range of a sorted dictionary whose words begin with the first `chars` letters of
+/// `word` (all of it when shorter). `None` for an empty word.
+pub fn prefix_range(word: &str, chars: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+    if word.is_empty() || chars == 0 {
+        return None;
+    }
+    let end = word
+        .char_indices()
+        .nth(chars)
+        .map_or(word.len(), |(i, _)| i);
+    let from = word.as_bytes()[..end].to_vec();
     let mut to = from.clone();
     // The last byte of a UTF-8 character is at most 0xBF, so it can be raised by one.
     *to.last_mut()? += 1;
@@ -178,8 +190,9 @@ pub fn first_letter_range(word: &str) -> Option<(Vec<u8>, Vec<u8>)> {
 }
 
 /// The Levenshtein automaton of a word within a number of edits (a transposition counting
-/// one), and the range of the dictionary its walk stays in ([`first_letter_range`]). Built
-/// once, walked over any number of fields: its construction costs as much as a walk.
+/// one), and the range of the dictionary its walk stays in: the words that share the word's
+/// first letters ([`prefix_range`]). Built once, walked over any number of fields: its
+/// construction costs as much as a walk.
 pub struct Near {
     automaton: DfaWrapper,
     from: Vec<u8>,
@@ -187,9 +200,15 @@ pub struct Near {
 }
 
 impl Near {
-    /// `None` for an empty word.
+    /// Words within `distance` edits that begin with the word's first letter. `None` for an
+    /// empty word.
     pub fn new(word: &str, distance: u8) -> tantivy::Result<Option<Near>> {
-        let Some((from, to)) = first_letter_range(word) else {
+        Near::keeping(word, distance, 1)
+    }
+
+    /// Words within `distance` edits that begin with the word's first `kept` letters.
+    pub fn keeping(word: &str, distance: u8, kept: usize) -> tantivy::Result<Option<Near>> {
+        let Some((from, to)) = prefix_range(word, kept) else {
             return Ok(None);
         };
         // The automaton reads only the term's text.
@@ -265,6 +284,24 @@ mod tests {
             }
         }
         assert_eq!(first_letter_range(""), None);
+    }
+
+    #[test]
+    fn a_prefix_range_holds_exactly_the_words_beginning_with_those_letters() {
+        let (from, to) = prefix_range("ørsted", 2).unwrap();
+        let inside = |w: &str| from.as_slice() <= w.as_bytes() && w.as_bytes() < to.as_slice();
+        for word in ["ør", "ørsted", "ørken", "ørz"] {
+            assert!(inside(word), "{word}");
+        }
+        for word in ["ø", "øs", "øst", "øz", "or", "ös", "r"] {
+            assert!(!inside(word), "{word}");
+        }
+        // Two accented letters; a word shorter than the prefix is its own range.
+        let (from, to) = prefix_range("åæble", 2).unwrap();
+        assert!(from.as_slice() <= "åæ".as_bytes() && "åæx".as_bytes() < to.as_slice());
+        assert!("åø".as_bytes() >= to.as_slice() && "åa".as_bytes() < from.as_slice());
+        assert_eq!(prefix_range("å", 2), prefix_range("å", 1));
+        assert_eq!(prefix_range("ord", 0), None);
     }
 
     #[test]

