@@ -1,8 +1,9 @@
-//! Facet filtering and disjunctive facet counts in one pass over the matching documents.
+//! Facet filtering and disjunctive facet counts: the ranked page of the documents that pass
+//! every filter ([`FilteredTopDocs`]), and, in a second pass that does not score, their
+//! number and the facet counts ([`FacetedCollector`]).
 //!
 //! Each facet's counts apply every filter except that facet's own, so ticking "SE" still
-//! shows how many Norwegian hits there are. Documents that pass every filter go on to the
-//! wrapped collector (the ranking).
+//! shows how many Norwegian hits there are.
 //!
 //! The counting pass only marks the matching documents, a bit each; the counts are made at
 //! harvest, whichever way costs less for the number found. A few documents are counted one
