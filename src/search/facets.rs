@@ -11,7 +11,7 @@
 //! indexes, bit-unpacking) is several times slower than reading a plain array, so each
 //! segment's facet values are first unpacked once into dense arrays ([`SegmentFacets`]).
 //! Many documents are counted by popcounts of the found bitset against a bitset per facet
-//! value ([`FacetBits`]), a cost independent of the number found. Both are kept in a
+//! value (`FacetBits`), a cost independent of the number found. Both are kept in a
 //! [`FacetCache`] for as long as the segment lives: segments are immutable, so they never go
 //! stale.
 
