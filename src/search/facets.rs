@@ -15,6 +15,7 @@
 //! [`FacetCache`] for as long as the segment lives: segments are immutable, so they never go
 //! stale.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -236,15 +237,32 @@ fn or_into(out: &mut [u64], bits: &[u64]) {
     }
 }
 
-/// `found` less the documents outside each of `masks` (`None`: no filter).
-fn masked(found: &[u64], masks: &[&Option<Vec<u64>>]) -> Vec<u64> {
-    let mut out = found.to_vec();
+/// `found` less the documents outside each of `masks` (`None`: no filter); `found` itself
+/// when no mask applies (a search without filters).
+fn masked<'a>(found: &'a [u64], masks: &[&Option<Vec<u64>>]) -> Cow<'a, [u64]> {
+    let mut out = Cow::Borrowed(found);
     for mask in masks.iter().filter_map(|m| m.as_ref()) {
-        for (o, m) in out.iter_mut().zip(mask) {
+        for (o, m) in out.to_mut().iter_mut().zip(mask) {
             *o &= m;
         }
     }
     out
+}
+
+/// The documents whose bits are set in `found` (clear, with `invert`), below `max_doc`.
+fn docs_in(found: &[u64], invert: bool, max_doc: usize) -> impl Iterator<Item = DocId> + '_ {
+    found.iter().enumerate().flat_map(move |(i, &word)| {
+        let mut bits = if invert { !word } else { word };
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let doc = i * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                doc
+            })
+        })
+        .take_while(move |&doc| doc < max_doc)
+        .map(|doc| doc as DocId)
+    })
 }
 
 /// The number of bits set in both `a` and `b`.
@@ -533,38 +551,34 @@ impl FacetedSegmentCollector {
         let facets = &*self.facets;
         let mut counts = Counts::zero(facets);
         let mut total = 0;
-        for (i, &word) in self.found.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let doc = (i * 64 + bits.trailing_zeros() as usize) as DocId;
-                bits &= bits - 1;
-                let (countries, langs, methods) = (
-                    facets.country.of(doc),
-                    facets.lang.of(doc),
-                    facets.method.of(doc),
-                );
-                let years = facets.years_of(doc);
-                let country = passes(&self.country_filter, countries);
-                let lang = passes(&self.lang_filter, langs);
-                let method = passes(&self.method_filter, methods);
-                let year = self
-                    .year_filter
-                    .is_none_or(|range| years.iter().any(|&y| range.contains(u64::from(y))));
-                if lang && method && year {
-                    count(&mut counts.country, countries);
-                }
-                if country && method && year {
-                    count(&mut counts.lang, langs);
-                }
-                if country && lang && year {
-                    count(&mut counts.method, methods);
-                }
-                if country && lang && method {
-                    counts.add_years(years, 1);
-                }
-                if country && lang && method && year {
-                    total += 1;
-                }
+        let max_doc = facets.max_doc();
+        for doc in docs_in(&self.found, false, max_doc) {
+            let (countries, langs, methods) = (
+                facets.country.of(doc),
+                facets.lang.of(doc),
+                facets.method.of(doc),
+            );
+            let years = facets.years_of(doc);
+            let country = passes(&self.country_filter, countries);
+            let lang = passes(&self.lang_filter, langs);
+            let method = passes(&self.method_filter, methods);
+            let year = self
+                .year_filter
+                .is_none_or(|range| years.iter().any(|&y| range.contains(u64::from(y))));
+            if lang && method && year {
+                count(&mut counts.country, countries);
+            }
+            if country && method && year {
+                count(&mut counts.lang, langs);
+            }
+            if country && lang && year {
+                count(&mut counts.method, methods);
+            }
+            if country && lang && method {
+                counts.add_years(years, 1);
+            }
+            if country && lang && method && year {
+                total += 1;
             }
         }
         (total, counts)
@@ -657,16 +671,8 @@ fn count_found(facets: &SegmentFacets, found: &[u64], total: u64) -> Counts {
     } else {
         (Counts::zero(facets), 1)
     };
-    for (i, &word) in found.iter().enumerate() {
-        let mut bits = if most { !word } else { word };
-        while bits != 0 {
-            let doc = i * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if doc >= max_doc {
-                break;
-            }
-            counts.add(facets, doc as DocId, sign);
-        }
+    for doc in docs_in(found, most, max_doc) {
+        counts.add(facets, doc, sign);
     }
     counts
 }
