@@ -35,7 +35,8 @@ use crate::vocab::Vocabulary;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one request may take (a search has its own, shorter, deadline).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The pause before a read that failed with a server error is tried on the next node.
+/// The pause before a request a node could not serve (503, or a read that failed with any
+/// server error) is tried on the next node.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// A bulk request is sent once its body reaches this size.
 const BULK_BYTES: usize = 8 * 1024 * 1024;

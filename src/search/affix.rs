@@ -164,16 +164,11 @@ fn build_reversed(segment: &SegmentReader, field: Field) -> tantivy::Result<Reve
     Ok(Arc::new(map))
 }
 
-/// The range of a sorted dictionary whose words begin with the first letter of `word`: a
-/// near spelling keeps the first letter (as Elasticsearch's suggesters do by default), so the
-/// walk of a Levenshtein automaton stays inside one letter's part of the dictionary instead
-/// of the whole of it. `None` for an empty word.
-pub fn first_letter_range(word: &str) -> Option<(Vec<u8>, Vec<u8>)> {
-    prefix_range(word, 1)
-}
-
 /// The range of a sorted dictionary whose words begin with the first `chars` letters of
-/// `word` (all of it when shorter). `None` for an empty word.
+/// `word` (all of it when shorter): a near spelling keeps the first letter (as
+/// Elasticsearch's suggesters do by default), so the walk of a Levenshtein automaton stays
+/// inside one letter's part of the dictionary instead of the whole of it. `None` for an empty
+/// word.
 pub fn prefix_range(word: &str, chars: usize) -> Option<(Vec<u8>, Vec<u8>)> {
     if word.is_empty() || chars == 0 {
         return None;
@@ -274,7 +269,7 @@ mod tests {
     #[test]
     fn the_first_letter_range_holds_exactly_the_words_beginning_with_it() {
         for word in ["tjenestedesign", "ärende", "ølstue", "日本"] {
-            let (from, to) = first_letter_range(word).unwrap();
+            let (from, to) = prefix_range(word, 1).unwrap();
             let first = word.chars().next().unwrap().to_string();
             let inside = |w: &str| from.as_slice() <= w.as_bytes() && w.as_bytes() < to.as_slice();
             assert!(inside(word), "{word}");
@@ -283,7 +278,7 @@ mod tests {
                 assert_eq!(inside(other), other.starts_with(&first), "{word}: {other}");
             }
         }
-        assert_eq!(first_letter_range(""), None);
+        assert_eq!(prefix_range("", 1), None);
     }
 
     #[test]

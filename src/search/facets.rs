@@ -84,22 +84,11 @@ struct DenseStrFacet {
 impl DenseStrFacet {
     fn load(reader: &SegmentReader, field: &str) -> tantivy::Result<DenseStrFacet> {
         let column = reader.fast_fields().str(field)?;
-        let max_doc = reader.max_doc();
-        let mut starts = Vec::with_capacity(max_doc as usize + 1);
-        let mut values = Vec::new();
-        let mut mine = Vec::new();
-        starts.push(0);
-        for doc in 0..max_doc {
-            mine.clear();
-            if let Some(column) = &column {
-                mine.extend(column.term_ords(doc).map(|ord| ord as u32));
-            }
-            // A value given twice counts the document once.
-            mine.sort_unstable();
-            mine.dedup();
-            values.extend_from_slice(&mine);
-            starts.push(values.len() as u32);
-        }
+        let (starts, values) = distinct_per_doc(reader.max_doc(), |doc| {
+            column
+                .iter()
+                .flat_map(move |column| column.term_ords(doc).map(|ord| ord as u32))
+        });
         Ok(DenseStrFacet {
             column,
             starts,
@@ -161,6 +150,33 @@ pub struct SegmentFacets {
     bits: FacetBits,
 }
 
+/// Each document's distinct values (`of(doc)`), packed: `values[starts[doc]..starts[doc + 1]]`.
+/// A value given twice counts the document once.
+fn distinct_per_doc<T: Ord + Copy, I: Iterator<Item = T>>(
+    max_doc: u32,
+    mut of: impl FnMut(DocId) -> I,
+) -> (Vec<u32>, Vec<T>) {
+    let mut starts = Vec::with_capacity(max_doc as usize + 1);
+    let mut values = Vec::new();
+    let mut mine = Vec::new();
+    starts.push(0);
+    for doc in 0..max_doc {
+        mine.clear();
+        mine.extend(of(doc));
+        mine.sort_unstable();
+        mine.dedup();
+        values.extend_from_slice(&mine);
+        starts.push(values.len() as u32);
+    }
+    (starts, values)
+}
+
+/// Sets `doc`'s bit.
+#[inline]
+fn set_bit(bits: &mut [u64], doc: usize) {
+    bits[doc / 64] |= 1 << (doc % 64);
+}
+
 /// One bit per document of a segment for each value of each facet (deleted documents
 /// included: a search's found documents never are). A search that finds many documents is
 /// counted as the popcount of its found bitset masked by each value's, a cost of
@@ -185,7 +201,7 @@ impl FacetBits {
             let mut bits = vec![vec![0u64; words]; facet.num_terms()];
             for doc in 0..max_doc {
                 for &ord in facet.of(doc as DocId) {
-                    bits[ord as usize][doc / 64] |= 1 << (doc % 64);
+                    set_bit(&mut bits[ord as usize], doc);
                 }
             }
             bits
@@ -193,7 +209,7 @@ impl FacetBits {
         let mut year: BTreeMap<u16, Vec<u64>> = BTreeMap::new();
         for doc in 0..max_doc {
             for &y in facets.years_of(doc as DocId) {
-                year.entry(y).or_insert_with(|| vec![0; words])[doc / 64] |= 1 << (doc % 64);
+                set_bit(year.entry(y).or_insert_with(|| vec![0; words]), doc);
             }
         }
         FacetBits {
@@ -342,23 +358,11 @@ impl SegmentFacets {
     fn load(reader: &SegmentReader) -> tantivy::Result<SegmentFacets> {
         let column = reader.fast_fields().u64(names::YEARS)?;
         let max_doc = reader.max_doc();
-        let mut year_starts = Vec::with_capacity(max_doc as usize + 1);
-        let mut years = Vec::new();
-        year_starts.push(0);
-        let mut mine = Vec::new();
-        for doc in 0..max_doc {
-            mine.clear();
-            mine.extend(
-                column
-                    .values_for_doc(doc)
-                    .filter_map(|y| u16::try_from(y).ok()),
-            );
-            // A year given twice counts the document once.
-            mine.sort_unstable();
-            mine.dedup();
-            years.extend_from_slice(&mine);
-            year_starts.push(years.len() as u32);
-        }
+        let (year_starts, years) = distinct_per_doc(max_doc, |doc| {
+            column
+                .values_for_doc(doc)
+                .filter_map(|y| u16::try_from(y).ok())
+        });
         let mut facets = SegmentFacets {
             country: DenseStrFacet::load(reader, names::COUNTRY)?,
             lang: DenseStrFacet::load(reader, names::LANG)?,
@@ -625,14 +629,14 @@ impl SegmentCollector for FacetedSegmentCollector {
     type Fruit = FacetCounts;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        self.found[doc as usize / 64] |= 1 << (doc % 64);
+        set_bit(&mut self.found, doc as usize);
         self.found_count += 1;
     }
 
     /// The counting pass hands over blocks of documents: they are only marked here.
     fn collect_block(&mut self, docs: &[DocId]) {
         for &doc in docs {
-            self.found[doc as usize / 64] |= 1 << (doc % 64);
+            set_bit(&mut self.found, doc as usize);
         }
         self.found_count += docs.len() as u64;
     }
